@@ -1,0 +1,63 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Backend registry. Runtimes (chainer, onnxruntime, tensorrt, pycuda) are imported only when
+the backend that needs them is chosen."""
+
+import importlib
+
+from trt_classifier.errors import BackendUnavailable, ClassifierError
+
+# name -> (module, class, runtime modules it needs, how to get them)
+BACKENDS = {
+    'chainer': ('chainer_backend', 'ChainerBackend', ('chainer',),
+                'pip install "chainer==7.8.1" "numpy<2" (and cupy for device:=gpu)'),
+    'onnxruntime': ('onnxruntime_backend', 'OnnxRuntimeBackend', ('onnxruntime', 'onnx'),
+                    'pip install onnxruntime "onnx==1.15.0" (onnxruntime-gpu for CUDA)'),
+    'tensorrt': ('tensorrt_backend', 'TensorRTBackend', ('tensorrt', 'pycuda.driver'),
+                 'JetPack ships TensorRT and python3-pycuda can be built with pip install pycuda; '
+                 'on x86 pip install tensorrt pycuda (needs the CUDA toolkit)'),
+    'null': ('null_backend', 'NullBackend', (), ''),
+}
+
+
+def backend_names():
+    return sorted(BACKENDS)
+
+
+def _entry(name):
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise ClassifierError('unknown backend %r; known backends: %s' % (
+            name, ', '.join(backend_names()))) from None
+
+
+def check_available(name):
+    """Raise BackendUnavailable naming the missing module and how to install it."""
+    _module, _cls, runtimes, hint = _entry(name)
+    for runtime in runtimes:
+        if runtime == 'chainer':
+            from trt_classifier.compat import patch_numpy
+            patch_numpy()
+        try:
+            importlib.import_module(runtime)
+        except ImportError as exc:
+            raise BackendUnavailable(
+                'backend %s needs the Python module %s, which cannot be imported here (%s). '
+                'To get it: %s' % (name, runtime, exc, hint)) from exc
+
+
+def is_available(name):
+    try:
+        check_available(name)
+        return True
+    except BackendUnavailable:
+        return False
+
+
+def create_backend(name, model, **kwargs):
+    """Instantiate backend ``name`` for ``model`` (not loaded yet: call ``load()`` or use ``with``)."""
+    module, cls, _runtimes, _hint = _entry(name)
+    check_available(name)
+    klass = getattr(importlib.import_module('trt_classifier.backends.' + module), cls)
+    return klass(model, **kwargs)

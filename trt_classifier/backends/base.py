@@ -1,0 +1,94 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The backend protocol: load, ``infer(batch)``, close; each backend times its own inference."""
+
+import logging
+import re
+import time
+
+from trt_classifier.errors import ClassifierError
+
+_DEVICE_RE = re.compile(r'^(cpu|gpu)(?::(\d+))?$')
+
+
+def parse_device(device):
+    """``'cpu'`` -> ('cpu', 0); ``'gpu'`` -> ('gpu', 0); ``'gpu:1'`` -> ('gpu', 1)."""
+    match = _DEVICE_RE.match(str(device).strip().lower())
+    if not match or (match.group(1) == 'cpu' and match.group(2)):
+        raise ClassifierError('device must be cpu, gpu or gpu:N, not %r' % (device,))
+    return match.group(1), int(match.group(2) or 0)
+
+
+class Backend(object):
+    """Base class: subclasses implement ``_load``, ``_infer`` and optionally ``_close``.
+
+    ``infer`` takes a float32 ``(N, 3, H, W)`` batch (NumPy, or CuPy for GPU backends) and returns
+    NumPy logits ``(N, classes)``. ``last_inference_ms`` is the model time of the last call,
+    measured after the device has finished (GPU backends synchronise before the clock stops).
+    """
+
+    name = 'base'
+
+    def __init__(self, model, weights='random', device='cpu', cache_dir=None, precision='fp32',
+                 log=None, options=None):
+        self.model_name = model
+        self.weights = weights
+        self.device_kind, self.device_id = parse_device(device)
+        self.cache_dir = cache_dir
+        self.precision = precision
+        self.log = log or logging.getLogger('trt_classifier.' + self.name)
+        self.options = dict(options or {})
+        self.weights_identity = None
+        self.last_inference_ms = None
+        self.loaded = False
+
+    @property
+    def device(self):
+        return 'cpu' if self.device_kind == 'cpu' else 'gpu:%d' % self.device_id
+
+    def load(self):
+        if not self.loaded:
+            self._load()
+            self.loaded = True
+        return self
+
+    def infer(self, batch):
+        if not self.loaded:
+            self.load()
+        start = time.perf_counter()
+        logits = self._infer(batch)
+        self.last_inference_ms = (time.perf_counter() - start) * 1000.0
+        return logits
+
+    def close(self):
+        if self.loaded:
+            self.loaded = False
+            self._close()
+
+    def describe(self):
+        """Facts for diagnostics and benchmark reports."""
+        return {'backend': self.name, 'model': self.model_name, 'device': self.device,
+                'precision': self.precision, 'weights': self.weights,
+                'weights_identity': self.weights_identity}
+
+    def __enter__(self):
+        return self.load()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        # Fallback only: nodes and the CLI call close() explicitly.
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _load(self):
+        raise NotImplementedError
+
+    def _infer(self, batch):
+        raise NotImplementedError
+
+    def _close(self):
+        pass

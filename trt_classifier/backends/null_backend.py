@@ -1,0 +1,19 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The null backend: fixed logits, no compute. Its round trip is the harness's own overhead."""
+
+import numpy
+
+from trt_classifier.backends.base import Backend
+
+
+class NullBackend(Backend):
+    name = 'null'
+
+    def _load(self):
+        self.weights_identity = 'none'
+        self._logits = numpy.zeros((1, 1000), dtype=numpy.float32)
+        self._logits[0, 0] = 1.0
+
+    def _infer(self, batch):
+        return numpy.repeat(self._logits, len(batch), axis=0)

@@ -1,0 +1,108 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Cache directory, content hashes and atomic writes shared by weights, ONNX and engine caches."""
+
+import hashlib
+import logging
+import os
+import tempfile
+
+from trt_classifier.errors import ClassifierError
+
+_log = logging.getLogger(__name__)
+
+
+def default_cache_dir():
+    """``$TRT_CLASSIFIER_CACHE``, else ``$XDG_CACHE_HOME/trt_classifier``, else ``~/.cache/...``."""
+    explicit = os.environ.get('TRT_CLASSIFIER_CACHE')
+    if explicit:
+        return explicit
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, 'trt_classifier')
+
+
+def usable_cache_dir(path=None, log=None):
+    """Return a writable directory: ``path`` (created) or, if that fails, a private temp dir.
+
+    A robot with a read-only home must still classify: the fallback is logged once and the caller
+    works in memory/temp for this run (nothing is persisted, nothing loops).
+    """
+    path = path or default_cache_dir()
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix='.probe-', delete=True)
+        probe.close()
+        return path
+    except OSError as exc:
+        fallback = tempfile.mkdtemp(prefix='trt_classifier-')
+        (log or _log).warning(
+            'cache directory %s is not writable (%s); using %s for this run only' % (
+                path, exc.strerror or exc, fallback))
+        return fallback
+
+
+def file_sha256(path, chunk=1 << 20):
+    """Hex SHA-256 of a file's content."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(chunk), b''):
+                digest.update(block)
+    except OSError as exc:
+        raise ClassifierError('cannot read %s: %s' % (path, exc.strerror or exc)) from exc
+    return digest.hexdigest()
+
+
+def atomic_write(path, data):
+    """Write ``data`` (bytes) to ``path`` so that readers see the old file or the whole new one.
+
+    Written to a temp file in the same directory, flushed and fsynced, then ``os.replace``d: two
+    nodes sharing one cache never read a half-written file.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_with_digest(path, data):
+    """Atomically write ``data`` and a ``path.sha256`` sidecar holding its hash."""
+    atomic_write(path, data)
+    atomic_write(path + '.sha256', hashlib.sha256(data).hexdigest().encode('ascii'))
+
+
+def read_verified(path):
+    """Return the bytes of a file written by :func:`write_with_digest`, or None.
+
+    None means "absent, truncated or corrupted: rebuild it"; the reason is in the return of
+    :func:`verify_reason`.
+    """
+    reason = verify_reason(path)
+    if reason:
+        return None
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def verify_reason(path):
+    """'' if ``path`` matches its sidecar digest, else why not (for the rebuild log line)."""
+    if not os.path.exists(path):
+        return 'not cached yet'
+    try:
+        with open(path + '.sha256', 'rb') as f:
+            expected = f.read().decode('ascii').strip()
+    except (OSError, UnicodeDecodeError):
+        return 'no checksum beside %s' % path
+    actual = file_sha256(path)
+    if actual != expected:
+        return 'checksum mismatch for %s (corrupted or truncated)' % path
+    return ''

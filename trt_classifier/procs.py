@@ -1,0 +1,104 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Start and stop the package's nodes as separate processes (make bench, tests).
+
+This is what ``ros2 launch`` does on a ROS machine; here launch is not installable, so the
+benchmark runner and the end-to-end tests use this small equivalent.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config')
+
+
+def ros_args(namespace=None, params=None, name=None):
+    """``--ros-args`` for a namespace, a node name and ``{param: value}``."""
+    args = ['--ros-args']
+    if namespace:
+        args += ['-r', '__ns:=' + namespace]
+    if name:
+        args += ['-r', '__node:=' + name]
+    for key, value in (params or {}).items():
+        if isinstance(value, bool):
+            value = 'true' if value else 'false'
+        elif isinstance(value, (list, tuple)):
+            value = '[' + ','.join(repr(float(v)) for v in value) + ']'
+        args += ['-p', '%s:=%s' % (key, value)]
+    return args
+
+
+def large_frame_env(environ=None):
+    """Point Fast DDS / Cyclone DDS at the shipped large-frame profiles unless the user did.
+
+    Both processes of a best-effort camera stream need it (see README, "Camera-sized frames").
+    """
+    env = dict(os.environ if environ is None else environ)
+    config = share_config_dir()
+    fastdds = os.path.join(config, 'fastdds_large_frames.xml')
+    if not (env.get('FASTDDS_DEFAULT_PROFILES_FILE') or env.get('FASTRTPS_DEFAULT_PROFILES_FILE')):
+        env['FASTDDS_DEFAULT_PROFILES_FILE'] = fastdds
+        env['FASTRTPS_DEFAULT_PROFILES_FILE'] = fastdds
+    if not env.get('CYCLONEDDS_URI'):
+        env['CYCLONEDDS_URI'] = 'file://' + os.path.join(config, 'cyclonedds_large_frames.xml')
+    return env
+
+
+def share_config_dir():
+    """config/ of the source tree, or share/trt_classifier/config of an installed package."""
+    if os.path.isdir(CONFIG_DIR):
+        return CONFIG_DIR
+    from ament_index_python.packages import get_package_share_directory
+    return os.path.join(get_package_share_directory('trt_classifier'), 'config')
+
+
+class NodeProcess(object):
+    """One node in its own process; output goes to a log file that ``output()`` returns."""
+
+    def __init__(self, module, args=(), env=None, log_dir=None):
+        self.module = module
+        self.log = tempfile.NamedTemporaryFile(
+            mode='w+', prefix=module.split('.')[-1] + '-', suffix='.log', dir=log_dir,
+            delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, '-u', '-m', module] + list(args), stdout=self.log,
+            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def poll(self):
+        return self.proc.poll()
+
+    def output(self):
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGINT, timeout=10.0):
+        """Signal the process, wait; escalate to SIGKILL. Return ``(exit_code, seconds)``."""
+        start = time.monotonic()
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(sig)
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.proc.returncode, time.monotonic() - start
+
+    def wait(self, timeout=None):
+        return self.proc.wait(timeout)
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.stop(signal.SIGKILL, 5.0)
+        self.log.close()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
