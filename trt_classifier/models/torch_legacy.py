@@ -161,7 +161,7 @@ def _materialise(obj, name):
         view = numpy.lib.stride_tricks.as_strided(
             storage.array[offset:], shape=obj.size,
             strides=tuple(st * itemsize for st in obj.stride))
-        return numpy.ascontiguousarray(view)
+        return view.copy()  # contiguous, writable, and not aliasing other tensors
     if isinstance(obj, dict):
         out = type(obj)() if isinstance(obj, collections.OrderedDict) else {}
         for key, value in obj.items():

@@ -1,0 +1,189 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""classifier_node as a real process over real DDS: encodings, bad frames, parameters, signals."""
+
+import array
+import os
+import signal
+import time
+
+import numpy
+import pytest
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from sensor_msgs.msg import Image
+
+from trt_classifier.frames import read_rgb, samples_dir
+from trt_classifier.imgconv import rgb_to_image_msg
+from trt_classifier.procs import NodeProcess, ros_args
+from trt_classifier.testing import Probe
+
+pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def start_node(cache_dir):
+    started = []
+
+    def start(namespace, **params):
+        params.setdefault('cache_dir', cache_dir)
+        proc = NodeProcess('trt_classifier.classifier_node', ros_args(namespace, params))
+        started.append(proc)
+        return proc
+    yield start
+    for proc in started:
+        proc.cleanup()
+
+
+@pytest.fixture
+def probe_factory():
+    probes = []
+
+    def make(namespace, reliability='reliable'):
+        probe = Probe(namespace, reliability)
+        probes.append(probe)
+        return probe
+    yield make
+    for probe in probes:
+        probe.close()
+
+
+def photo(name='chelsea'):
+    return read_rgb(os.path.join(samples_dir(), name + '.jpg'))
+
+
+def raw_msg(encoding, height, width, step, data, bigendian=0):
+    msg = Image()
+    msg.header.frame_id = 'raw'
+    msg.encoding, msg.height, msg.width, msg.step = encoding, height, width, step
+    msg.is_bigendian = bigendian
+    msg.data = array.array('B', bytes(data))
+    return msg
+
+
+def test_every_supported_encoding_gets_a_label(start_node, probe_factory):
+    node = start_node('/enc', backend='chainer', model='squeezenet1_1', weights='random')
+    probe = probe_factory('/enc')
+    assert probe.wait_subscribed(60), node.output()
+    rgb = photo()
+    labels = {}
+    for encoding in ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'):
+        result = probe.classify(rgb_to_image_msg(rgb, encoding, frame_id=encoding), timeout=120)
+        assert result is not None, 'no result for %s\n%s' % (encoding, node.output())
+        assert result['encoding'] == encoding
+        assert result['inference_ms'] > 0 and result['preprocess_ms'] > 0
+        assert len(result['top_k']) == 5
+        labels[encoding] = result['index']
+    # the same picture in any colour encoding is the same input: same class
+    assert len({labels[e] for e in ('rgb8', 'bgr8', 'rgba8', 'bgra8')}) == 1, labels
+    probe.spin(0.5)
+    for topic in ('label', 'score', 'latency/inference_ms', 'latency/preprocess_ms',
+                  'latency/total_ms', 'latency/age_ms'):
+        assert len(probe.topics[topic]) >= 5, topic
+    assert all(v >= 0 for v in probe.topics['latency/total_ms'])
+
+
+def test_malformed_frames_are_reported_and_the_next_frame_served(start_node, probe_factory):
+    node = start_node('/bad', backend='null')
+    probe = probe_factory('/bad')
+    assert probe.wait_subscribed(30), node.output()
+    assert probe.classify(rgb_to_image_msg(photo(), 'rgb8')) is not None
+    bad = [
+        raw_msg('32FC1', 4, 4, 16, b'\0' * 64),                 # unsupported encoding
+        raw_msg('rgb8', 4, 4, 12, b'\0' * 10),                  # data shorter than step*height
+        raw_msg('rgb8', 4, 4, 8, b'\0' * 32),                   # step < width*3
+        raw_msg('rgb8', 0, 0, 0, b''),                          # empty
+    ]
+    for msg in bad:
+        probe.image_pub.publish(msg)
+        probe.spin(0.3)
+    good = probe.classify(rgb_to_image_msg(photo(), 'bgr8', frame_id='after'))
+    assert good is not None, node.output()
+    assert probe.wait_for(lambda: probe.diagnostic_values().get('frames_rejected') == '4', 5), \
+        probe.diagnostic_values()
+    log = node.output()
+    assert "encoding '32FC1' is not supported" in log
+
+
+def test_independent_client_on_default_topics(start_node, probe_factory):
+    """A client that knows only /image, /label and /latency/* (default parameters)."""
+    node = start_node('')
+    probe = probe_factory('')
+    assert probe.wait_subscribed(60), node.output()
+    start = time.monotonic()
+    while not probe.topics['label'] and time.monotonic() - start < 180:
+        probe.publish_rgb(photo())
+        probe.spin(1.0)
+    assert probe.topics['label'], node.output()
+    assert probe.wait_for(lambda: probe.topics['latency/inference_ms'], 5)
+    assert probe.topics['latency/inference_ms'][-1] > 0
+    assert probe.topics['label'][-1] in ('tabby', 'tiger cat', 'Egyptian cat', 'Persian cat',
+                                         'lynx'), probe.topics['label']
+
+
+@pytest.mark.parametrize('params,expected', [
+    ({'backend': 'caffe'}, 'backend must be one of chainer, null, onnxruntime, tensorrt'),
+    ({'model': 'alexnet'}, 'model must be one of'),
+    ({'device': 'tpu'}, 'device must be cpu, gpu or gpu:N'),
+    ({'mean': [0.5, 0.5]}, 'mean must have 3 values'),
+    ({'weights': '/nonexistent/w.npz'}, 'weights file /nonexistent/w.npz does not exist'),
+    ({'labels': '/nonexistent/labels.txt'}, 'cannot read labels file /nonexistent/labels.txt'),
+])
+def test_invalid_parameters_at_start_exit_with_one_message(start_node, params, expected):
+    params = dict({'backend': 'null'}, **params)
+    node = start_node('/inv', **params)
+    assert node.wait(60) == 2, node.output()
+    out = node.output()
+    assert expected in out, out
+    assert 'Traceback' not in out, out
+
+
+def _set_param(probe, fqn, name, value):
+    client = probe.node.create_client(SetParameters, fqn + '/set_parameters')
+    assert client.wait_for_service(timeout_sec=30)
+    value_msg = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+    future = client.call_async(SetParameters.Request(
+        parameters=[Parameter(name=name, value=value_msg)]))
+    assert probe.wait_for(future.done, 30)
+    return future.result().results[0]
+
+
+def test_runtime_parameters_rejected_or_reloaded(start_node, probe_factory):
+    node = start_node('/rt', backend='null')
+    probe = probe_factory('/rt')
+    assert probe.wait_subscribed(30), node.output()
+    bad = _set_param(probe, '/rt/classifier', 'backend', 'caffe')
+    assert not bad.successful and 'backend must be one of' in bad.reason
+    ok = _set_param(probe, '/rt/classifier', 'model', 'squeezenet1_1')
+    assert ok.successful, ok.reason
+    result = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
+    assert result['model'] == 'squeezenet1_1' and result['backend'] == 'null'
+    ok = _set_param(probe, '/rt/classifier', 'backend', 'chainer')
+    assert ok.successful, ok.reason
+    deadline = time.monotonic() + 120
+    result = None
+    while time.monotonic() < deadline:
+        result = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
+        if result and result['backend'] == 'chainer':
+            break
+    assert result['backend'] == 'chainer' and result['model'] == 'squeezenet1_1', node.output()
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_signals_shut_down_cleanly(start_node, probe_factory, sig):
+    node = start_node('/sig', backend='null')
+    probe = probe_factory('/sig')
+    assert probe.wait_subscribed(30), node.output()
+    assert probe.classify(rgb_to_image_msg(photo(), 'rgb8')) is not None
+    code, seconds = node.stop(sig, timeout=10)
+    assert code == 0, node.output()
+    assert seconds < 2.0
+
+
+def test_large_frame_round_trip_null(start_node, probe_factory):
+    node = start_node('/big', backend='null')
+    probe = probe_factory('/big')
+    assert probe.wait_subscribed(30), node.output()
+    rgb = numpy.random.RandomState(0).randint(0, 255, (3000, 4000, 3)).astype(numpy.uint8)
+    result = probe.classify(rgb_to_image_msg(rgb, 'rgb8'), timeout=60)
+    assert result is not None and result['width'] == 4000, node.output()

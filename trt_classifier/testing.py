@@ -1,0 +1,107 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""A ROS 2 probe for tests and tools: publish images, collect what a node publishes."""
+
+import itertools
+import json
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from std_msgs.msg import Float64, String
+
+from trt_classifier import rosutil
+from trt_classifier.imgconv import rgb_to_image_msg
+
+
+_FRAME_IDS = itertools.count()
+
+
+class Probe(object):
+    """An independent client node in its own rclpy context."""
+
+    def __init__(self, namespace='', image_reliability='reliable'):
+        from sensor_msgs.msg import Image
+        self.context = rclpy.context.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node('probe', namespace=namespace, context=self.context)
+        self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.image_pub = self.node.create_publisher(
+            Image, 'image', rosutil.make_qos(image_reliability, 1))
+        self.topics = {}
+        for topic, kind in (('label', String), ('score', Float64), ('result', String),
+                            ('latency/inference_ms', Float64), ('latency/preprocess_ms', Float64),
+                            ('latency/total_ms', Float64), ('latency/age_ms', Float64)):
+            self.topics[topic] = []
+            self.node.create_subscription(kind, topic, self._store(topic), 10)
+        self.diagnostics = []
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append,
+                                      10)
+
+    def _store(self, topic):
+        return lambda msg: self.topics[topic].append(msg.data)
+
+    def spin(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def wait_for(self, condition, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if condition():
+                return True
+            self.executor.spin_once(timeout_sec=0.05)
+        return condition()
+
+    def wait_subscribed(self, timeout=30.0):
+        return self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, timeout)
+
+    def results(self):
+        return [json.loads(r) for r in self.topics['result']]
+
+    def publish_rgb(self, rgb, encoding='rgb8', frame_id='probe'):
+        self.image_pub.publish(rgb_to_image_msg(
+            rgb, encoding, self.node.get_clock().now().to_msg(), frame_id))
+
+    def classify(self, msg, timeout=60.0, retry_s=2.0):
+        """Publish ``msg`` (frame_id made unique) until its result arrives; return the result."""
+        frame_id = '%s-%d' % (msg.header.frame_id or 'probe', next(_FRAME_IDS))
+        msg.header.frame_id = frame_id
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            msg.header.stamp = self.node.get_clock().now().to_msg()
+            self.image_pub.publish(msg)
+            found = self._wait_result(frame_id, min(retry_s, end - time.monotonic()))
+            if found is not None:
+                return found
+        return None
+
+    def _wait_result(self, frame_id, timeout):
+        holder = []
+
+        def match():
+            for r in self.results():
+                if r['frame_id'] == frame_id:
+                    holder.append(r)
+                    return True
+            return False
+        self.wait_for(match, timeout)
+        return holder[0] if holder else None
+
+    def diagnostic_values(self):
+        """The newest classifier status as {key: value}, or {}."""
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if status.name.endswith(': classifier'):
+                    values = dict((kv.key, kv.value) for kv in status.values)
+                    values['_level'] = status.level
+                    values['_message'] = status.message
+                    return values
+        return {}
+
+    def close(self):
+        self.node.destroy_node()
+        self.executor.shutdown()
+        rclpy.try_shutdown(context=self.context)
