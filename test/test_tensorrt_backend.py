@@ -26,7 +26,7 @@ from trt_classifier import cuda_plumbing
 from trt_classifier.backends import check_available, create_backend
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 
-TRT_REASON = ('tensorrt is not importable here: it cannot be installed on this project\'s '
+TRT_REASON = ("tensorrt is not importable here: it cannot be installed on this project's "
               'machines; runs on Jetson/x86 with TensorRT')
 
 
@@ -136,7 +136,7 @@ class FakeCuda(types.ModuleType):
             def __init__(self, nbytes):
                 fake.current()
                 self.address = fake._next[0]
-                fake._next[0] += 0x10000
+                fake._next[0] += (nbytes // 0x10000 + 2) * 0x10000  # never overlapping
                 fake.memory[self.address] = numpy.zeros(nbytes, numpy.uint8)
 
             def __int__(self):
@@ -290,7 +290,8 @@ def test_cuda_buffers_round_trip_numpy_and_cupy(fake_cuda):
         out = buffers.download('logits')
         buffers.synchronize()
         assert out.tolist() == [list(range(10))]
-        with pytest.raises(ClassifierError, match=r'shape \(1, 3, 4, 4\), got float32 \(3, 4, 4\)'):
+        wrong_shape = r'shape \(1, 3, 4, 4\), got float32 \(3, 4, 4\)'
+        with pytest.raises(ClassifierError, match=wrong_shape):
             buffers.upload('input', numpy.zeros((3, 4, 4), numpy.float32))
         with pytest.raises(ClassifierError, match='needs a float32 array'):
             buffers.upload('input', FakeCupyArray(fake_cuda, numpy.zeros((1, 3, 4, 4))))
@@ -314,15 +315,26 @@ def test_is_device_array():
 # -- a fake tensorrt module -------------------------------------------------------------------
 
 def reference_logits(batch):
-    """What every fake engine computes: logits[j] = sum of input.ravel()[j::1000]."""
+    """Compute what every fake engine computes: logits[j] = sum of input.ravel()[j::1000]."""
     flat = numpy.asarray(batch, numpy.float64).reshape(-1)
     padded = numpy.zeros(((flat.size + 999) // 1000) * 1000)
     padded[:flat.size] = flat
     return padded.reshape(-1, 1000).sum(axis=0)[None, :].astype(numpy.float32)
 
 
+class EnumValue(object):
+    """A pybind11 enum value: ``.name`` and ``int()``."""
+
+    def __init__(self, name, value):
+        self.name = name
+        self.value = value
+
+    def __int__(self):
+        return self.value
+
+
 def make_fake_trt(version, cuda, fast_fp16=True):
-    """A tensorrt module: 8.0/8.2 (binding API, max_workspace_size) or 8.5+ (named API)."""
+    """Make a tensorrt module: 8.0/8.2 (binding API, max_workspace_size) or 8.5+ (named API)."""
     trt = types.ModuleType('tensorrt')
     trt.__version__ = version
     major_minor = tuple(int(p) for p in version.split('.')[:2])
@@ -331,8 +343,7 @@ def make_fake_trt(version, cuda, fast_fp16=True):
     io = [('input', True, (1, 3, 224, 224)), ('logits', False, (1, 1000))]
 
     def enum(*names):
-        return types.SimpleNamespace(**{n: types.SimpleNamespace(name=n, value=i)
-                                        for i, n in enumerate(names)})
+        return types.SimpleNamespace(**{n: EnumValue(n, i) for i, n in enumerate(names)})
 
     trt.Logger = type('Logger', (), {'WARNING': 2, '__init__': lambda self, level: None})
     trt.NetworkDefinitionCreationFlag = enum('EXPLICIT_BATCH')
@@ -445,7 +456,7 @@ def make_fake_trt(version, cuda, fast_fp16=True):
             self.addresses[name] = pointer
 
         def get_tensor_shape(self, name):
-            return dict((n, s) for n, _i, s in io)[name]
+            return {n: s for n, _i, s in io}[name]
 
         def get_binding_shape(self, index):
             return io[index][2]
@@ -481,11 +492,11 @@ def make_fake_trt(version, cuda, fast_fp16=True):
                 return io[i][0]
 
             def get_tensor_mode(self, name):
-                inputs = dict((n, i) for n, i, _s in io)
+                inputs = {n: i for n, i, _s in io}
                 return trt.TensorIOMode.INPUT if inputs[name] else trt.TensorIOMode.OUTPUT
 
             def get_tensor_shape(self, name):
-                return dict((n, s) for n, _i, s in io)[name]
+                return {n: s for n, _i, s in io}[name]
 
             def get_tensor_dtype(self, name):
                 return trt.DataType.FLOAT
@@ -672,8 +683,8 @@ def test_fake_bad_precision_fails_before_gpu(fake_trt, fake_cuda, tmp_path):
     assert fake_cuda.pushes == 0
 
 
-def test_fake_parser_errors_are_reported_and_resources_released(monkeypatch, fake_trt,
-                                                                 fake_cuda, tmp_path):
+def test_fake_parser_errors_are_reported_and_released(
+        monkeypatch, fake_trt, fake_cuda, tmp_path):
     monkeypatch.setitem(sys.modules, 'trt_classifier.export', fake_export_module(b'BAD'))
     with pytest.raises(ClassifierError) as info:
         _backend(tmp_path, RecordingLog()).load()

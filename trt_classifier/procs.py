@@ -28,6 +28,8 @@ def ros_args(namespace=None, params=None, name=None):
             value = 'true' if value else 'false'
         elif isinstance(value, (list, tuple)):
             value = '[' + ','.join(repr(float(v)) for v in value) + ']'
+        elif isinstance(value, str):
+            value = "'%s'" % value.replace("'", "''")  # a YAML string, whatever it holds
         args += ['-p', '%s:=%s' % (key, value)]
     return args
 
@@ -41,8 +43,7 @@ def large_frame_env(environ=None):
     config = share_config_dir()
     fastdds = os.path.join(config, 'fastdds_large_frames.xml')
     if not (env.get('FASTDDS_DEFAULT_PROFILES_FILE') or env.get('FASTRTPS_DEFAULT_PROFILES_FILE')):
-        env['FASTDDS_DEFAULT_PROFILES_FILE'] = fastdds
-        env['FASTRTPS_DEFAULT_PROFILES_FILE'] = fastdds
+        env['FASTDDS_DEFAULT_PROFILES_FILE'] = fastdds  # read by Fast DDS >= 2.0 (Foxy on)
     if not env.get('CYCLONEDDS_URI'):
         env['CYCLONEDDS_URI'] = 'file://' + os.path.join(config, 'cyclonedds_large_frames.xml')
     return env

@@ -1,0 +1,58 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The study's protocol: one classifier node per backend (/chainer, /tensorrt, ...) + the bench.
+
+ros2 launch trt_classifier bench.launch.py
+ros2 launch trt_classifier bench.launch.py backends:=chainer,tensorrt models:=resnet101 \
+    precision:=fp16 device:=gpu
+Backends whose runtime is missing are reported as unavailable; the launch ends with the bench.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, \
+    RegisterEventHandler
+from launch.event_handlers import OnProcessExit
+from launch.events import Shutdown
+from launch_ros.actions import Node
+
+from trt_classifier.bench_node import STUDY_MODELS
+from trt_classifier.bench_runner import classifier_params, split_available
+from trt_classifier.procs import large_frame_env
+
+ARGS = [
+    ('backends', 'chainer,onnxruntime,tensorrt', 'comma-separated backends'),
+    ('models', STUDY_MODELS, 'comma-separated models'),
+    ('warmup', '1', 'untimed frames per model and backend'),
+    ('iterations', '100', 'timed frames per model and backend'),
+    ('precision', 'fp32', 'fp32 | fp16 (tensorrt)'),
+    ('device', 'cpu', 'cpu | gpu | gpu:N'),
+    ('weights', 'auto', 'auto | random | pretrained'),
+    ('output_dir', 'results', 'where bench.json/csv/png are written'),
+]
+
+
+def _nodes(context):
+    value = dict((name, context.launch_configurations[name]) for name, _d, _t in ARGS)
+    backends = [b.strip() for b in value['backends'].split(',') if b.strip()]
+    available, unavailable = split_available(backends)
+    env = dict((k, v) for k, v in large_frame_env().items()
+               if k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'CYCLONEDDS_URI'))
+    actions = [Node(package='trt_classifier', executable='classifier_node', name='classifier',
+                    namespace='/' + backend, output='screen', additional_env=env,
+                    parameters=[classifier_params(backend, value['device'], value['precision'])])
+               for backend in available]
+    bench = Node(package='trt_classifier', executable='bench', name='bench', output='screen',
+                 additional_env=env, parameters=[{
+                     'backends': ','.join(backends), 'models': value['models'],
+                     'warmup': int(value['warmup']), 'iterations': int(value['iterations']),
+                     'precision': value['precision'], 'weights': value['weights'],
+                     'output_dir': value['output_dir'], 'unavailable': unavailable}])
+    shutdown = RegisterEventHandler(OnProcessExit(
+        target_action=bench, on_exit=[EmitEvent(event=Shutdown(reason='bench finished'))]))
+    return actions + [bench, shutdown]
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGS] +
+        [OpaqueFunction(function=_nodes)])

@@ -1,0 +1,234 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""bench: drive running classifier nodes through the study's protocol, closed loop.
+
+One classifier node per backend runs in its own namespace (``/chainer``, ``/onnxruntime``, ...).
+For each model, each backend in turn (never two at once) gets the model through its parameter
+service, one untimed warm-up frame, then ``iterations`` timed frames: publish a frame, wait for
+that frame's result, publish the next. Per frame it records the node's inference_ms and
+total_ms and the bench's round trip (publish -> result, i.e. with DDS transport and conversion).
+"""
+
+import json
+import sys
+import threading
+import time
+
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_msgs.msg import String
+
+from trt_classifier import env_info, report, rosutil
+from trt_classifier.errors import ClassifierError
+from trt_classifier.frames import FrameSource
+from trt_classifier.imgconv import rgb_to_image_msg
+
+STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
+
+PARAMS = [
+    ('backends', 'chainer,onnxruntime,tensorrt', 'comma-separated backends, one node each, '
+                                                  'in namespace /<backend>'),
+    ('models', STUDY_MODELS, 'comma-separated models'),
+    ('weights', 'auto', 'auto (pretrained where available, else random), random or pretrained'),
+    ('warmup', 1, 'untimed frames per (model, backend)'),
+    ('iterations', 100, 'timed frames per (model, backend)'),
+    ('precision', 'fp32', 'fp32 or fp16 (tensorrt)'),
+    ('frames', 'samples', 'samples, an image, a folder or a video'),
+    ('frame_width', 0, 'resize input frames to this width (0: keep)'),
+    ('frame_height', 0, 'resize input frames to this height (0: keep)'),
+    ('timeout_s', 30.0, 'seconds to wait for one frame\'s result'),
+    ('load_timeout_s', 900.0, 'seconds to wait for a model to load (engine builds are slow)'),
+    ('startup_timeout_s', 60.0, 'seconds to wait for a classifier node to appear'),
+    ('unavailable', '', 'backends known to be unavailable, "name: reason; ..." (set by the '
+                        'runner)'),
+    ('output_dir', 'results', 'where the JSON, CSV and PNG go'),
+]
+
+
+def split_list(text):
+    return [item.strip() for item in text.split(',') if item.strip()]
+
+
+def string_param(name, value):
+    return Parameter(name=name, value=ParameterValue(
+        type=ParameterType.PARAMETER_STRING, string_value=value))
+
+
+class BenchNode(Node):
+
+    def __init__(self, **kwargs):
+        super(BenchNode, self).__init__('bench', **kwargs)
+        for name, default, text in PARAMS:
+            self.declare_parameter(name, default, rosutil.descriptor(text, read_only=True))
+        self.p = dict((name, self.get_parameter(name).value) for name, _d, _t in PARAMS)
+        if self.p['iterations'] < 1 or self.p['warmup'] < 0:
+            raise ClassifierError('iterations must be >= 1 and warmup >= 0')
+        self.backends = split_list(self.p['backends'])
+        self.models = split_list(self.p['models'])
+        if not self.backends or not self.models:
+            raise ClassifierError('backends and models must each name at least one entry')
+        source = FrameSource(self.p['frames'], loop=False,
+                             size=(self.p['frame_width'], self.p['frame_height']))
+        self.frames = []
+        frame = source.next()
+        while frame is not None and len(self.frames) < 16:
+            self.frames.append(rgb_to_image_msg(frame, 'rgb8', frame_id='bench'))
+            frame = source.next()
+        source.close()
+        if not self.frames:
+            raise ClassifierError('no frames could be read from %s' % self.p['frames'])
+
+        self.cond = threading.Condition()
+        self.results = {}
+        self.pubs, self.param_clients = {}, {}
+        qos = rosutil.make_qos('reliable', 1)
+        for backend in self.backends:
+            ns = '/' + backend
+            self.pubs[backend] = self.create_publisher(Image, ns + '/image', qos)
+            self.create_subscription(String, ns + '/result', self._on_result, 10)
+            self.param_clients[backend] = self.create_client(
+                SetParameters, ns + '/classifier/set_parameters')
+        self.finished = False
+        self.exit_code = 1
+        self.thread = threading.Thread(target=self._run, name='protocol', daemon=True)
+        self.thread.start()
+
+    def _on_result(self, msg):
+        result = json.loads(msg.data)
+        with self.cond:
+            self.results[result['frame_id']] = result
+            self.cond.notify_all()
+
+    def _wait(self, predicate, timeout):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while not predicate():
+                remaining = end - time.monotonic()
+                if remaining <= 0 or self.finished:
+                    return False
+                self.cond.wait(min(remaining, 0.1))
+        return True
+
+    def _send(self, backend, index, tag):
+        msg = self.frames[index % len(self.frames)]
+        frame_id = '%s-%d' % (tag, index)
+        msg.header.frame_id = frame_id
+        msg.header.stamp = self.get_clock().now().to_msg()
+        start = time.perf_counter()
+        self.pubs[backend].publish(msg)
+        return frame_id, start
+
+    # --- protocol -------------------------------------------------------------------------------
+    def _run(self):
+        try:
+            self.exit_code = self._protocol()
+        except Exception as exc:  # report, never hang the launch
+            self.get_logger().error('benchmark failed: %s: %s' % (type(exc).__name__, exc))
+            self.exit_code = 1
+        self.finished = True
+
+    def _protocol(self):
+        log = self.get_logger()
+        status = dict((b, None) for b in self.backends)
+        for item in filter(None, self.p['unavailable'].split(';')):
+            name, _sep, reason = item.partition(':')
+            status[name.strip()] = 'unavailable: ' + reason.strip()
+        for backend in self.backends:
+            if status[backend] is None and not self._wait_backend(backend):
+                status[backend] = ('unavailable: no classifier node answered in /%s within '
+                                   '%.0f s' % (backend, self.p['startup_timeout_s']))
+        for backend, state in status.items():
+            if state:
+                log.warning('%s: %s' % (backend, state))
+        runs = []
+        for model in self.models:
+            for backend in self.backends:
+                if status[backend]:
+                    runs.append(report.Run(model, backend, error=status[backend]))
+                    continue
+                runs.append(self._measure(model, backend))
+        result = report.build(runs, self._protocol_facts(), env_info.environment())
+        log.info('results\n' + report.render(result))
+        for path in report.save(result, self.p['output_dir']):
+            log.info('wrote %s' % path)
+        return 0 if any(r.samples for r in runs) else 3
+
+    def _protocol_facts(self):
+        facts = dict((k, self.p[k]) for k in ('warmup', 'iterations', 'precision', 'weights',
+                                               'frames', 'timeout_s'))
+        facts['backends'] = self.backends
+        facts['models'] = self.models
+        facts['frame_size'] = ', '.join(sorted(set(
+            '%dx%d' % (f.width, f.height) for f in self.frames))) + ' rgb8'
+        facts['loop'] = 'closed (one frame in flight)'
+        return facts
+
+    def _wait_backend(self, backend):
+        end = time.monotonic() + self.p['startup_timeout_s']
+        topic = '/%s/image' % backend
+        while time.monotonic() < end and not self.finished:
+            if self.count_subscribers(topic) > 0 and self.param_clients[backend].service_is_ready():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _configure(self, model, backend):
+        request = SetParameters.Request(parameters=[
+            string_param('model', model), string_param('weights', self.p['weights']),
+            string_param('precision', self.p['precision'])])
+        future = self.param_clients[backend].call_async(request)
+        done = threading.Event()
+        future.add_done_callback(lambda f: done.set())
+        if not done.wait(30.0):
+            return 'parameter service of /%s/classifier did not answer' % backend
+        for item in future.result().results:
+            if not item.successful:
+                return 'rejected: %s' % item.reason
+        return ''
+
+    def _measure(self, model, backend):
+        log = self.get_logger()
+        run = report.Run(model, backend)
+        error = self._configure(model, backend)
+        if error:
+            run.error = error
+            log.error('%s/%s: %s' % (backend, model, error))
+            return run
+        log.info('%s/%s: loading and warming up' % (backend, model))
+        tag = '%s-%s-warm' % (backend, model)
+        warm = 0
+        while warm < self.p['warmup']:
+            # resend until the node has loaded the model and answered with it
+            frame_id, _start = self._send(backend, warm, '%s%d' % (tag, time.monotonic()))
+            ok = self._wait(lambda: frame_id in self.results, min(
+                5.0, self.p['load_timeout_s']))
+            result = self.results.get(frame_id)
+            if ok and result['model'] == model:
+                warm += 1
+                run.info = dict((k, result[k]) for k in ('device', 'precision', 'weights'))
+            elif time.monotonic() - run.created > self.p['load_timeout_s']:
+                run.error = 'model did not load within %.0f s' % self.p['load_timeout_s']
+                return run
+        for i in range(self.p['iterations']):
+            frame_id, start = self._send(backend, i, '%s-%s-t' % (backend, model))
+            if not self._wait(lambda: frame_id in self.results, self.p['timeout_s']):
+                run.error = 'no result for frame %d within %.0f s' % (i, self.p['timeout_s'])
+                log.error('%s/%s: %s' % (backend, model, run.error))
+                return run
+            roundtrip_ms = (time.perf_counter() - start) * 1000.0
+            result = self.results.pop(frame_id)
+            run.add(i % len(self.frames), result, roundtrip_ms)
+            if (i + 1) % 20 == 0 or i + 1 == self.p['iterations']:
+                log.info('%s/%s: %d/%d, mean inference %.2f ms' % (
+                    backend, model, i + 1, self.p['iterations'], run.mean('inference_ms')))
+        return run
+
+
+def main(args=None):
+    return rosutil.run(BenchNode, args=args, logger_name='bench')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,84 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""``trt-classifier bench``: what bench.launch.py does, without ``ros2 launch``.
+
+Starts one classifier_node per available backend in its namespace and the bench node, each in its
+own process, waits for the bench to finish, then stops the classifiers with SIGINT.
+"""
+
+import logging
+import os
+import signal
+
+from trt_classifier import backends as backend_registry
+from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
+
+_log = logging.getLogger('trt_classifier.bench')
+
+
+def classifier_params(backend, device='cpu', precision='fp32', cache_dir=''):
+    """Parameters of the classifier node that serves ``backend`` in the benchmark (shared with
+    launch/bench.launch.py)."""
+    params = {'backend': backend, 'device': device, 'precision': precision,
+              'image_qos': 'reliable'}
+    if cache_dir:
+        params['cache_dir'] = cache_dir
+    return params
+
+
+def split_available(backends):
+    """Return ``(available, 'name: reason; ...')`` for a list of backend names."""
+    available, unavailable = [], []
+    for name in backends:
+        try:
+            backend_registry.check_available(name)
+            available.append(name)
+        except backend_registry.BackendUnavailable as exc:
+            unavailable.append('%s: %s' % (name, str(exc).replace(';', ',')))
+    return available, '; '.join(unavailable)
+
+
+def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cpu',
+        weights='auto', frames='samples', frame_size=(0, 0), output_dir='results',
+        cache_dir='', timeout_s=30.0):
+    available, unavailable = split_available(backends)
+    env = large_frame_env()
+    env.setdefault('PYTHONUNBUFFERED', '1')
+    procs = []
+    try:
+        for backend in available:
+            params = classifier_params(backend, device, precision, cache_dir)
+            procs.append(NodeProcess('trt_classifier.classifier_node',
+                                     ros_args('/' + backend, params), env=env))
+        bench = NodeProcess('trt_classifier.bench_node', ros_args(None, {
+            'backends': ','.join(backends), 'models': ','.join(models), 'warmup': warmup,
+            'iterations': iterations, 'precision': precision, 'weights': weights,
+            'frames': frames, 'frame_width': frame_size[0], 'frame_height': frame_size[1],
+            'unavailable': unavailable, 'output_dir': os.path.abspath(output_dir),
+            'timeout_s': float(timeout_s)}), env=env)
+        procs.append(bench)
+        code = _follow(bench)
+    finally:
+        for proc in procs:
+            proc.stop(signal.SIGINT, 10.0)
+            if proc is not procs[-1] and proc.poll() not in (0, None):
+                _log.warning('%s exited with %s:\n%s' % (proc.module, proc.poll(),
+                                                         proc.output()[-2000:]))
+            proc.cleanup()
+    return code
+
+
+def _follow(proc):
+    """Stream the bench's log to the terminal until it exits; return its exit code."""
+    import sys
+    import time
+    position = 0
+    while True:
+        code = proc.poll()
+        text = proc.output()
+        sys.stdout.write(text[position:])
+        sys.stdout.flush()
+        position = len(text)
+        if code is not None:
+            return code
+        time.sleep(0.5)

@@ -1,0 +1,163 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""trt-classifier: models, export, bench, report, build-engine and profile subcommands."""
+
+import argparse
+import logging
+import sys
+
+from trt_classifier.errors import ClassifierError
+
+STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
+
+
+def cmd_models(args):
+    from trt_classifier import models
+    rows = []
+    for name in sorted(models.MODELS):
+        spec = models.MODELS[name]
+        rows.append('%-19s %11s %9.1f MB  %-9s %-5s %s' % (
+            name, '{:,}'.format(spec.published_params), spec.published_params * 4 / 1e6,
+            'yes' if models.pretrained_available(name, args.cache_dir) else 'no',
+            spec.channel_order, spec.weights_source))
+    print('%-19s %11s %12s  %-9s %-5s %s' % ('model', 'params', 'fp32 size', 'pretrained',
+                                           'order', 'weights source'))
+    print('\n'.join(rows))
+    return 0
+
+
+def cmd_export(args):
+    from trt_classifier.export import ensure_onnx
+    import shutil
+    path, sha = ensure_onnx(args.model, args.weights, args.cache_dir, args.opset,
+                            args.input_size)
+    if args.output:
+        shutil.copyfile(path, args.output)
+        path = args.output
+    print('%s  sha256 %s' % (path, sha))
+    return 0
+
+
+def cmd_bench(args):
+    from trt_classifier import bench_runner
+    return bench_runner.run(
+        args.backends.split(','), args.models.split(','), args.warmup, args.iterations,
+        args.precision, args.device, args.weights, args.frames,
+        (args.frame_width, args.frame_height), args.output_dir, args.cache_dir or '',
+        args.timeout_s)
+
+
+def cmd_report(args):
+    from trt_classifier import report
+    results = [report.load(p) for p in args.results]
+    if len(results) == 1:
+        print(report.render(results[0]))
+    else:
+        print(report.compare(results, args.names.split(',') if args.names else
+                             ['run%d' % (i + 1) for i in range(len(results))]))
+    if args.output_dir:
+        for result in results:
+            for path in report.save(result, args.output_dir):
+                print('wrote %s' % path)
+    return 0
+
+
+def cmd_build_engine(args):
+    from trt_classifier.backends import check_available
+    check_available('tensorrt')
+    from trt_classifier.backends.tensorrt_backend import build_engine
+    path = build_engine(args.model, args.weights, args.precision, args.workspace_mb,
+                        args.cache_dir, logging.getLogger('trt_classifier'))
+    print(path)
+    return 0
+
+
+def cmd_profile(args):
+    from trt_classifier import profiling
+    results = []
+    for backend in args.backend.split(','):
+        result = profiling.profile(args.model, backend, args.device, args.runs, args.weights,
+                                   args.cache_dir)
+        print(profiling.render_table(result))
+        print()
+        results.append(result)
+        if args.output_dir:
+            for path in profiling.save(result, args.output_dir):
+                print('wrote %s' % path)
+    if len(results) > 1:
+        print(profiling.compare(results))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='trt-classifier', description=__doc__)
+    parser.add_argument('--cache-dir', default=None,
+                        help='weights/ONNX/engine cache (default ~/.cache/trt_classifier)')
+    parser.add_argument('-v', '--verbose', action='store_true')
+    sub = parser.add_subparsers(dest='command')
+    sub.required = True
+
+    p = sub.add_parser('models', help='list models, sizes and pretrained availability')
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser('export', help='export a model to ONNX (cached)')
+    p.add_argument('--model', required=True)
+    p.add_argument('--weights', default='random')
+    p.add_argument('--opset', type=int, default=11)
+    p.add_argument('--input-size', type=int, default=224)
+    p.add_argument('--output', help='copy the export here')
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser('bench', help='warm-up + timed runs over real ROS 2 nodes')
+    p.add_argument('--backends', default='chainer,onnxruntime,tensorrt,null')
+    p.add_argument('--models', default=STUDY_MODELS)
+    p.add_argument('--weights', default='auto')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--iterations', type=int, default=100)
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--frames', default='samples')
+    p.add_argument('--frame-width', type=int, default=0)
+    p.add_argument('--frame-height', type=int, default=0)
+    p.add_argument('--timeout-s', type=float, default=30.0)
+    p.add_argument('--output-dir', default='results')
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser('report', help='re-render or compare saved benchmark results')
+    p.add_argument('results', nargs='+', help='bench.json files')
+    p.add_argument('--names', help='comma-separated column names for a comparison')
+    p.add_argument('--output-dir', help='also re-write CSV/PNG here')
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser('build-engine', help='prebuild a TensorRT engine into the cache')
+    p.add_argument('--model', required=True)
+    p.add_argument('--weights', default='random')
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
+    p.add_argument('--workspace-mb', type=int, default=1024)
+    p.set_defaults(func=cmd_build_engine)
+
+    p = sub.add_parser('profile', help='per-layer profile: fusion and idle time')
+    p.add_argument('--model', required=True)
+    p.add_argument('--backend', default='chainer',
+                   help='one backend or a comma-separated list to compare')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--runs', type=int, default=10)
+    p.add_argument('--weights', default='random')
+    p.add_argument('--output-dir', help='write JSON and PNG here')
+    p.set_defaults(func=cmd_profile)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format='%(levelname)s %(name)s: %(message)s')
+    try:
+        return args.func(args)
+    except ClassifierError as exc:
+        sys.stderr.write('trt-classifier: error: %s\n' % exc)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

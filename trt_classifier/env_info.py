@@ -1,0 +1,98 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The machine and software a figure was measured on (recorded with every benchmark)."""
+
+import collections
+import importlib
+import os
+import platform
+import socket
+import subprocess
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace').strip('\x00\n ')
+    except OSError:
+        return None
+
+
+def cpu_name():
+    text = _read('/proc/cpuinfo') or ''
+    for line in text.splitlines():
+        if line.lower().startswith(('model name', 'hardware')):
+            return line.split(':', 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _run(cmd):
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5)
+        return out.stdout.decode('utf-8', 'replace').strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(module):
+    try:
+        if module == 'chainer':
+            from trt_classifier.compat import import_chainer
+            return import_chainer().__version__
+        return getattr(importlib.import_module(module), '__version__', 'unknown')
+    except Exception:  # a broken optional runtime is reported, not fatal
+        return None
+
+
+def gpu_info():
+    """GPU names and CUDA/cuDNN versions where CuPy or nvidia-smi can tell."""
+    info = collections.OrderedDict()
+    names = _run(['nvidia-smi', '--query-gpu=name,driver_version', '--format=csv,noheader'])
+    if names:
+        info['gpus'] = names.splitlines()
+    try:
+        import cupy
+        runtime = cupy.cuda.runtime
+        info['cuda_runtime'] = runtime.runtimeGetVersion()
+        info['gpu0'] = runtime.getDeviceProperties(0)['name'].decode()
+        try:
+            info['cudnn'] = cupy.cuda.cudnn.getVersion()
+        except Exception:  # CuPy 14 has no cuDNN module
+            info['cudnn'] = None
+    except Exception:  # no CuPy or no GPU
+        pass
+    return info
+
+
+def jetson_info():
+    model = _read('/proc/device-tree/model')
+    if not model:
+        return None
+    return {'model': model, 'l4t': _read('/etc/nv_tegra_release'),
+            'power_mode': _run(['nvpmodel', '-q'])}
+
+
+def environment():
+    return collections.OrderedDict([
+        ('host', socket.gethostname()),
+        ('platform', platform.platform()),
+        ('machine', platform.machine()),
+        ('cpu', cpu_name()),
+        ('cpu_count', os.cpu_count()),
+        ('python', platform.python_version()),
+        ('ros_distro', os.environ.get('ROS_DISTRO') or _ros_distro_from_wheels()),
+        ('rmw', os.environ.get('RMW_IMPLEMENTATION', 'default')),
+        ('versions', collections.OrderedDict(
+            (m, _version(m)) for m in ('numpy', 'chainer', 'cupy', 'onnx', 'onnxruntime',
+                                       'tensorrt', 'cv2', 'rclpy'))),
+        ('gpu', gpu_info()),
+        ('jetson', jetson_info()),
+    ])
+
+
+def _ros_distro_from_wheels():
+    try:
+        from importlib import metadata
+        return 'kilted (PyPI ros-rclpy %s)' % metadata.version('ros-rclpy')
+    except Exception:  # not the PyPI wheels, or Python < 3.8
+        return None

@@ -1,0 +1,282 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Benchmark results: per-frame samples -> statistics, the study's table, JSON/CSV/PNG files."""
+
+import collections
+import csv
+import datetime
+import io
+import json
+import os
+import time
+
+from trt_classifier.stats import STAT_KEYS, summarize
+
+SCHEMA = 'trt_classifier.bench/1'
+BACKEND_TITLES = collections.OrderedDict([
+    ('chainer', 'Chainer'), ('tensorrt', 'TensorRT'), ('onnxruntime', 'ONNX Runtime'),
+    ('null', 'null (harness)')])
+METRICS = ('inference_ms', 'preprocess_ms', 'total_ms', 'roundtrip_ms')
+
+
+class Run(object):
+    """The samples of one (model, backend) pair, or the reason it has none."""
+
+    def __init__(self, model, backend, error=''):
+        self.model, self.backend, self.error = model, backend, error
+        self.samples = []
+        self.info = {}
+        self.created = time.monotonic()
+
+    def add(self, frame_index, result, roundtrip_ms):
+        self.samples.append(collections.OrderedDict([
+            ('frame', frame_index), ('inference_ms', result['inference_ms']),
+            ('preprocess_ms', result['preprocess_ms']), ('total_ms', result['total_ms']),
+            ('roundtrip_ms', roundtrip_ms), ('top1', result['index']),
+            ('label', result['label']), ('score', result['score'])]))
+
+    def mean(self, metric):
+        values = [s[metric] for s in self.samples]
+        return sum(values) / len(values) if values else float('nan')
+
+    def to_dict(self):
+        stats = collections.OrderedDict(
+            (m, summarize([s[m] for s in self.samples])) for m in METRICS)
+        overhead = [s['roundtrip_ms'] - s['inference_ms'] for s in self.samples]
+        stats['overhead_ms'] = summarize(overhead)
+        return collections.OrderedDict([
+            ('model', self.model), ('backend', self.backend), ('error', self.error),
+            ('info', self.info), ('stats', stats), ('samples', self.samples)])
+
+
+def agreement(runs, reference='chainer'):
+    """Share of frames whose top-1 equals the reference backend's for the same model/frame."""
+    out = {}
+    by_key = dict(((r['model'], r['backend']), r) for r in runs)
+    for run in runs:
+        ref = by_key.get((run['model'], reference))
+        if run['backend'] in (reference, 'null') or not ref or not ref['samples'] or \
+                not run['samples']:
+            continue
+        ref_top1 = dict((s['frame'], s['top1']) for s in ref['samples'])
+        pairs = [(s['top1'], ref_top1[s['frame']]) for s in run['samples']
+                 if s['frame'] in ref_top1]
+        if pairs:
+            out['%s/%s' % (run['model'], run['backend'])] = \
+                sum(1 for a, b in pairs if a == b) / float(len(pairs))
+    return out
+
+
+def build(runs, protocol, environment):
+    runs = [r.to_dict() if isinstance(r, Run) else r for r in runs]
+    return collections.OrderedDict([
+        ('schema', SCHEMA),
+        ('created', datetime.datetime.now().isoformat(timespec='seconds')),
+        ('protocol', protocol), ('environment', environment), ('runs', runs),
+        ('top1_agreement_vs_chainer', agreement(runs))])
+
+
+def _title(backend):
+    return BACKEND_TITLES.get(backend, backend)
+
+
+def _ordered_backends(runs):
+    present = []
+    for run in runs:
+        if run['backend'] not in present:
+            present.append(run['backend'])
+    known = [b for b in BACKEND_TITLES if b in present]
+    return known + [b for b in present if b not in known]
+
+
+def _table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    sep = '|' + '|'.join('-' * (w + 2) for w in widths) + '|'
+    lines = ['| ' + ' | '.join(str(c).ljust(w) for c, w in zip(cells, widths)) + ' |'
+             for cells in [header] + list(rows)]
+    return '\n'.join(lines[:1] + [sep] + lines[1:])
+
+
+def study_table(result):
+    """Model | Chainer | TensorRT | ONNX Runtime | ... | Speedup vs Chainer (mean inference ms)."""
+    runs = result['runs']
+    backends = [b for b in _ordered_backends(runs) if b != 'null']
+    models = []
+    for run in runs:
+        if run['model'] not in models:
+            models.append(run['model'])
+    by_key = dict(((r['model'], r['backend']), r) for r in runs)
+    rows = []
+    for model in models:
+        means = {}
+        cells = [model]
+        for backend in backends:
+            run = by_key.get((model, backend))
+            if run is None:
+                cells.append('-')
+            elif run['samples']:
+                means[backend] = run['stats']['inference_ms']['mean_ms']
+                cells.append('%.2f ms' % means[backend])
+            else:
+                cells.append('n/a' if run['error'].startswith('unavailable') else 'error')
+        speedups = ['%s %.2fx' % (_title(b), means['chainer'] / means[b])
+                    for b in backends if b != 'chainer' and b in means and 'chainer' in means]
+        cells.append(', '.join(speedups) or '-')
+        rows.append(cells)
+    header = ['Model'] + [_title(b) for b in backends] + ['Speedup vs Chainer']
+    return _table(header, rows)
+
+
+def stats_table(result):
+    agree = result.get('top1_agreement_vs_chainer', {})
+    rows = []
+    for run in result['runs']:
+        if not run['samples']:
+            continue
+        inf = run['stats']['inference_ms']
+        key = '%s/%s' % (run['model'], run['backend'])
+        rows.append([run['model'], run['backend'], inf['n']] + [
+            '%.2f' % inf[k] for k in ('mean_ms', 'median_ms', 'p90_ms', 'p99_ms', 'std_ms',
+                                      'min_ms', 'max_ms')] + [
+            '%.1f' % inf['fps'],
+            '%.2f' % run['stats']['roundtrip_ms']['mean_ms'],
+            '%.2f' % run['stats']['overhead_ms']['mean_ms'],
+            '%.0f%%' % (100 * agree[key]) if key in agree else '-'])
+    header = ['model', 'backend', 'n', 'mean', 'median', 'p90', 'p99', 'std', 'min', 'max',
+              'FPS', 'round trip', 'overhead', 'top-1 = Chainer']
+    return _table(header, rows)
+
+
+def problems(result):
+    """One line per (model, backend) that has no samples, and why; unavailable backends once."""
+    lines, seen = [], set()
+    for run in result['runs']:
+        if run['samples']:
+            continue
+        if run['error'].startswith('unavailable'):
+            if run['backend'] not in seen:
+                seen.add(run['backend'])
+                lines.append('%s: %s' % (run['backend'], run['error']))
+        else:
+            lines.append('%s/%s: %s' % (run['model'], run['backend'], run['error']))
+    return lines
+
+
+def render(result):
+    env = result['environment']
+    proto = result['protocol']
+    lines = [
+        'Inference latency, mean of %d timed runs after %d untimed warm-up (ms, batch 1, %s)' % (
+            proto['iterations'], proto['warmup'], proto['precision']),
+        study_table(result), '',
+        'All statistics (inference_ms from the node; round trip = bench publish -> result; '
+        'overhead = round trip - inference):',
+        stats_table(result), ''] + problems(result) + [
+        'Machine: %s, %s cores, %s; Python %s, ROS %s; frames %s' % (
+            env.get('cpu'), env.get('cpu_count'), env.get('platform'), env.get('python'),
+            env.get('ros_distro'), proto.get('frame_size')),
+        'Versions: ' + ', '.join('%s %s' % (k, v) for k, v in env.get('versions', {}).items()
+                                 if v),
+    ]
+    if env.get('gpu'):
+        lines.append('GPU: %s' % json.dumps(env['gpu']))
+    if env.get('jetson'):
+        lines.append('Jetson: %s' % json.dumps(env['jetson']))
+    return '\n'.join(lines)
+
+
+def save(result, output_dir):
+    """Write ``<output_dir>/<timestamp>-<host>/bench.{json,csv,png}``; return the paths."""
+    stamp = result['created'].replace(':', '').replace('-', '')
+    folder = os.path.join(output_dir, '%s-%s' % (stamp, result['environment'].get('host')))
+    os.makedirs(folder, exist_ok=True)
+    paths = [os.path.join(folder, 'bench.json'), os.path.join(folder, 'bench.csv')]
+    with open(paths[0], 'w') as f:
+        json.dump(result, f, indent=1)
+    with open(paths[1], 'w') as f:
+        f.write(stats_csv(result))
+    png = os.path.join(folder, 'bench.png')
+    if plot(result, png):
+        paths.append(png)
+    return paths
+
+
+def stats_csv(result):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(['model', 'backend', 'metric', 'error'] + list(STAT_KEYS))
+    for run in result['runs']:
+        if not run['samples']:
+            writer.writerow([run['model'], run['backend'], '', run['error']])
+            continue
+        for metric, stats in run['stats'].items():
+            writer.writerow([run['model'], run['backend'], metric, ''] +
+                            [stats[k] for k in STAT_KEYS])
+    return out.getvalue()
+
+
+def plot(result, path):
+    """Per-frame inference traces (what rqt_plot shows live) and distributions; False if no
+    matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    runs = [r for r in result['runs'] if r['samples']]
+    models = []
+    for run in runs:
+        if run['model'] not in models:
+            models.append(run['model'])
+    if not models:
+        return False
+    fig, axes = plt.subplots(len(models), 2, figsize=(12, 3 * len(models)), squeeze=False)
+    for row, model in enumerate(models):
+        mine = [r for r in runs if r['model'] == model]
+        for run in mine:
+            values = [s['inference_ms'] for s in run['samples']]
+            axes[row][0].plot(values, label=_title(run['backend']), linewidth=1)
+        axes[row][0].set_title('%s: inference_ms per frame' % model)
+        axes[row][0].set_xlabel('frame')
+        axes[row][0].set_ylabel('ms')
+        axes[row][0].legend(fontsize=8)
+        axes[row][1].boxplot([[s['inference_ms'] for s in r['samples']] for r in mine])
+        axes[row][1].set_xticks(range(1, len(mine) + 1))
+        axes[row][1].set_xticklabels([_title(r['backend']) for r in mine])
+        axes[row][1].set_title('%s: distribution' % model)
+        axes[row][1].set_ylabel('ms')
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def load(path):
+    with open(path) as f:
+        result = json.load(f)
+    if result.get('schema') != SCHEMA:
+        raise ValueError('%s is not a trt_classifier benchmark result (schema %r)' % (
+            path, result.get('schema')))
+    return result
+
+
+def compare(results, names):
+    """Mean inference ms of each (model, backend) across several saved runs."""
+    keys = []
+    for result in results:
+        for run in result['runs']:
+            key = (run['model'], run['backend'])
+            if key not in keys:
+                keys.append(key)
+    rows = []
+    for model, backend in keys:
+        cells = [model, backend]
+        for result in results:
+            run = [r for r in result['runs'] if (r['model'], r['backend']) == (model, backend)]
+            cells.append('%.2f' % run[0]['stats']['inference_ms']['mean_ms']
+                         if run and run[0]['samples'] else '-')
+        rows.append(cells)
+    machines = ['%s (%s)' % (n, r['environment'].get('cpu')) for n, r in zip(names, results)]
+    return _table(['model', 'backend'] + names, rows) + '\n\n' + '\n'.join(
+        '%s: %s' % (n, m) for n, m in zip(names, machines))
