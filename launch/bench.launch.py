@@ -32,11 +32,11 @@ ARGS = [
 
 
 def _nodes(context):
-    value = dict((name, context.launch_configurations[name]) for name, _d, _t in ARGS)
+    value = {name: context.launch_configurations[name] for name, _d, _t in ARGS}
     backends = [b.strip() for b in value['backends'].split(',') if b.strip()]
     available, unavailable = split_available(backends)
-    env = dict((k, v) for k, v in large_frame_env().items()
-               if k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'CYCLONEDDS_URI'))
+    env = {k: v for k, v in large_frame_env().items()
+           if k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'CYCLONEDDS_URI')}
     actions = [Node(package='trt_classifier', executable='classifier_node', name='classifier',
                     namespace='/' + backend, output='screen', additional_env=env,
                     parameters=[classifier_params(backend, value['device'], value['precision'])])

@@ -32,8 +32,8 @@ def generate_launch_description():
     ]
     config = LaunchConfiguration
     # Large best-effort frames need the DDS profile in every process (README); keep user settings.
-    extra_env = dict((k, v) for k, v in large_frame_env().items()
-                     if k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'CYCLONEDDS_URI'))
+    extra_env = {k: v for k, v in large_frame_env().items()
+                 if k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'CYCLONEDDS_URI')}
     classifier = Node(
         package='trt_classifier', executable='classifier_node', name='classifier',
         namespace=config('namespace'), output='screen', additional_env=extra_env,

@@ -18,5 +18,5 @@ os.environ.setdefault('ROS_PYTHON_CHECK_FIELDS', '1')  # Foxy-Humble message typ
 
 @pytest.fixture(scope='session')
 def cache_dir(tmp_path_factory):
-    """A shared cache for weights/ONNX so models convert and export once per run."""
+    """Share one weights/ONNX cache so models convert and export once per run."""
     return str(tmp_path_factory.mktemp('cache'))

@@ -28,8 +28,8 @@ from trt_classifier.imgconv import rgb_to_image_msg
 STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
 
 PARAMS = [
-    ('backends', 'chainer,onnxruntime,tensorrt', 'comma-separated backends, one node each, '
-                                                  'in namespace /<backend>'),
+    ('backends', 'chainer,onnxruntime,tensorrt',
+     'comma-separated backends, one node each, in namespace /<backend>'),
     ('models', STUDY_MODELS, 'comma-separated models'),
     ('weights', 'auto', 'auto (pretrained where available, else random), random or pretrained'),
     ('warmup', 1, 'untimed frames per (model, backend)'),
@@ -38,7 +38,7 @@ PARAMS = [
     ('frames', 'samples', 'samples, an image, a folder or a video'),
     ('frame_width', 0, 'resize input frames to this width (0: keep)'),
     ('frame_height', 0, 'resize input frames to this height (0: keep)'),
-    ('timeout_s', 30.0, 'seconds to wait for one frame\'s result'),
+    ('timeout_s', 30.0, "seconds to wait for one frame's result"),
     ('load_timeout_s', 900.0, 'seconds to wait for a model to load (engine builds are slow)'),
     ('startup_timeout_s', 60.0, 'seconds to wait for a classifier node to appear'),
     ('unavailable', '', 'backends known to be unavailable, "name: reason; ..." (set by the '
@@ -62,7 +62,7 @@ class BenchNode(Node):
         super(BenchNode, self).__init__('bench', **kwargs)
         for name, default, text in PARAMS:
             self.declare_parameter(name, default, rosutil.descriptor(text, read_only=True))
-        self.p = dict((name, self.get_parameter(name).value) for name, _d, _t in PARAMS)
+        self.p = {name: self.get_parameter(name).value for name, _d, _t in PARAMS}
         if self.p['iterations'] < 1 or self.p['warmup'] < 0:
             raise ClassifierError('iterations must be >= 1 and warmup >= 0')
         self.backends = split_list(self.p['backends'])
@@ -72,10 +72,10 @@ class BenchNode(Node):
         source = FrameSource(self.p['frames'], loop=False,
                              size=(self.p['frame_width'], self.p['frame_height']))
         self.frames = []
-        frame = source.next()
+        frame = source.read()
         while frame is not None and len(self.frames) < 16:
             self.frames.append(rgb_to_image_msg(frame, 'rgb8', frame_id='bench'))
-            frame = source.next()
+            frame = source.read()
         source.close()
         if not self.frames:
             raise ClassifierError('no frames could be read from %s' % self.p['frames'])
@@ -131,7 +131,7 @@ class BenchNode(Node):
 
     def _protocol(self):
         log = self.get_logger()
-        status = dict((b, None) for b in self.backends)
+        status = dict.fromkeys(self.backends)
         for item in filter(None, self.p['unavailable'].split(';')):
             name, _sep, reason = item.partition(':')
             status[name.strip()] = 'unavailable: ' + reason.strip()
@@ -156,12 +156,12 @@ class BenchNode(Node):
         return 0 if any(r.samples for r in runs) else 3
 
     def _protocol_facts(self):
-        facts = dict((k, self.p[k]) for k in ('warmup', 'iterations', 'precision', 'weights',
-                                               'frames', 'timeout_s'))
+        facts = {k: self.p[k] for k in ('warmup', 'iterations', 'precision', 'weights',
+                                        'frames', 'timeout_s')}
         facts['backends'] = self.backends
         facts['models'] = self.models
-        facts['frame_size'] = ', '.join(sorted(set(
-            '%dx%d' % (f.width, f.height) for f in self.frames))) + ' rgb8'
+        facts['frame_size'] = ', '.join(sorted(
+            {'%dx%d' % (f.width, f.height) for f in self.frames})) + ' rgb8'
         facts['loop'] = 'closed (one frame in flight)'
         return facts
 
@@ -169,7 +169,8 @@ class BenchNode(Node):
         end = time.monotonic() + self.p['startup_timeout_s']
         topic = '/%s/image' % backend
         while time.monotonic() < end and not self.finished:
-            if self.count_subscribers(topic) > 0 and self.param_clients[backend].service_is_ready():
+            client = self.param_clients[backend]
+            if self.count_subscribers(topic) > 0 and client.service_is_ready():
                 return True
             time.sleep(0.2)
         return False
@@ -207,7 +208,7 @@ class BenchNode(Node):
             result = self.results.get(frame_id)
             if ok and result['model'] == model:
                 warm += 1
-                run.info = dict((k, result[k]) for k in ('device', 'precision', 'weights'))
+                run.info = {k: result[k] for k in ('device', 'precision', 'weights')}
             elif time.monotonic() - run.created > self.p['load_timeout_s']:
                 run.error = 'model did not load within %.0f s' % self.p['load_timeout_s']
                 return run

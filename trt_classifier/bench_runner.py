@@ -17,8 +17,10 @@ _log = logging.getLogger('trt_classifier.bench')
 
 
 def classifier_params(backend, device='cpu', precision='fp32', cache_dir=''):
-    """Parameters of the classifier node that serves ``backend`` in the benchmark (shared with
-    launch/bench.launch.py)."""
+    """Return the parameters of the benchmark's classifier node for ``backend``.
+
+    Shared with launch/bench.launch.py.
+    """
     params = {'backend': backend, 'device': device, 'precision': precision,
               'image_qos': 'reliable'}
     if cache_dir:

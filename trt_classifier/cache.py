@@ -13,7 +13,7 @@ _log = logging.getLogger(__name__)
 
 
 def default_cache_dir():
-    """``$TRT_CLASSIFIER_CACHE``, else ``$XDG_CACHE_HOME/trt_classifier``, else ``~/.cache/...``."""
+    """Return $TRT_CLASSIFIER_CACHE, else $XDG_CACHE_HOME/trt_classifier or ~/.cache/..."""
     explicit = os.environ.get('TRT_CLASSIFIER_CACHE')
     if explicit:
         return explicit

@@ -43,9 +43,10 @@ PARAMS = [
     ('top_k', 5, 'number of classes in the result topic (1-1000)'),
     ('labels', '', 'class-name file, one per line; empty: the shipped ImageNet list'),
     ('input_size', 224, 'model input size in pixels (square)'),
-    ('resize', 'model', 'model (the model table\'s policy), stretch or center_crop'),
-    ('normalize', 'model', 'model (the model table\'s mean/std) or custom (use mean and std)'),
-    ('mean', [0.485, 0.456, 0.406], 'per-channel mean of pixels scaled to 0..1 (normalize:=custom)'),
+    ('resize', 'model', "model (the model table's policy), stretch or center_crop"),
+    ('normalize', 'model', "model (the model table's mean/std) or custom (use mean and std)"),
+    ('mean', [0.485, 0.456, 0.406],
+     'per-channel mean of pixels scaled to 0..1 (normalize:=custom)'),
     ('std', [0.229, 0.224, 0.225], 'per-channel std of pixels scaled to 0..1 (normalize:=custom)'),
     ('image_qos', 'auto', 'auto (match the publishers), sensor_data (best effort) or reliable'),
     ('qos_depth', 1, 'image subscription queue depth (1-100)'),
@@ -53,7 +54,8 @@ PARAMS = [
     ('use_cudnn', 'auto', 'chainer on GPU: always, auto or never'),
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
-    ('silence_timeout_s', 5.0, 'seconds without frames (while publishers exist) before diagnosing'),
+    ('silence_timeout_s', 5.0,
+     'seconds without frames (while publishers exist) before diagnosing'),
 ]
 
 
@@ -128,9 +130,9 @@ class ClassifierNode(Node):
         self.pub_label = self.create_publisher(String, 'label', 10)
         self.pub_score = self.create_publisher(Float64, 'score', 10)
         self.pub_result = self.create_publisher(String, 'result', 10)
-        self.pub_latency = dict(
-            (name, self.create_publisher(Float64, 'latency/' + name, 10))
-            for name in ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms'))
+        self.pub_latency = {
+            name: self.create_publisher(Float64, 'latency/' + name, 10)
+            for name in ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms')}
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
 
         self.slot = LatestSlot()
@@ -313,7 +315,7 @@ class ClassifierNode(Node):
             'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
             'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None})))
 
-    # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------------
+    # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------
     def _on_timer(self):
         if self.config['image_qos'] == 'auto':
             self._update_subscription()

@@ -20,8 +20,8 @@ def cmd_models(args):
             name, '{:,}'.format(spec.published_params), spec.published_params * 4 / 1e6,
             'yes' if models.pretrained_available(name, args.cache_dir) else 'no',
             spec.channel_order, spec.weights_source))
-    print('%-19s %11s %12s  %-9s %-5s %s' % ('model', 'params', 'fp32 size', 'pretrained',
-                                           'order', 'weights source'))
+    header = ('model', 'params', 'fp32 size', 'pretrained', 'order', 'weights source')
+    print('%-19s %11s %12s  %-9s %-5s %s' % header)
     print('\n'.join(rows))
     return 0
 

@@ -92,7 +92,7 @@ def environment():
 
 def _ros_distro_from_wheels():
     try:
-        from importlib import metadata
+        from importlib import metadata  # novermin (guarded: Python >= 3.8)
         return 'kilted (PyPI ros-rclpy %s)' % metadata.version('ros-rclpy')
     except Exception:  # not the PyPI wheels, or Python < 3.8
         return None

@@ -27,8 +27,11 @@ def onnx_cache_path(cache_dir, model, weights_identity, opset, input_size):
 
 
 def clean_graph(model_proto):
-    """Drop initializers from ``graph.input`` (onnx_chainer lists every weight as an input too,
-    which stops ONNX Runtime from constant folding), then check the graph."""
+    """Drop initializers from ``graph.input``, refuse Dropout, then run ``onnx.checker``.
+
+    onnx_chainer lists every weight as a graph input too, which stops ONNX Runtime from
+    constant folding.
+    """
     import onnx
     graph = model_proto.graph
     initializers = {init.name for init in graph.initializer}
@@ -60,8 +63,8 @@ def ensure_onnx(model, weights='random', cache_dir=None, opset=DEFAULT_OPSET, in
     """Return ``(onnx_path, sha256)`` for ``model`` with ``weights``, exporting on a cache miss.
 
     The cache key holds the model, the weights' content hash, the opset and the input size, so a
-    changed weights file gives a new export. A cached file whose checksum does not match (truncated,
-    corrupted) is exported again, with a log line saying why.
+    changed weights file gives a new export. A cached file whose checksum does not match
+    (truncated, corrupted) is exported again, with a log line saying why.
     """
     from trt_classifier.models import load_model, weights_id
     log = log or logging.getLogger(__name__)

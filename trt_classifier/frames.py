@@ -76,8 +76,8 @@ class FrameSource(object):
             raise ClassifierError('cannot open %s with OpenCV' % source)
         return capture
 
-    def next(self):
-        """The next RGB frame, or None when a non-looping source is exhausted."""
+    def read(self):
+        """Return the next RGB frame, or None when a non-looping source is exhausted."""
         if self.images is not None:
             if self.index >= len(self.images):
                 if not self.loop:

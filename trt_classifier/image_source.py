@@ -36,7 +36,7 @@ class ImageSource(Node):
         super(ImageSource, self).__init__('image_source', **kwargs)
         for name, default, text in PARAMS:
             self.declare_parameter(name, default, rosutil.descriptor(text, read_only=True))
-        p = dict((name, self.get_parameter(name).value) for name, _d, _t in PARAMS)
+        p = {name: self.get_parameter(name).value for name, _d, _t in PARAMS}
         if p['rate_hz'] <= 0:
             raise ClassifierError('rate_hz must be > 0, not %r' % p['rate_hz'])
         if p['qos'] not in ('reliable', 'sensor_data'):
@@ -55,7 +55,7 @@ class ImageSource(Node):
     def _tick(self):
         if self.finished:
             return
-        frame = self.frames.next()
+        frame = self.frames.read()
         if frame is None or (self.params['count'] and self.sent >= self.params['count']):
             self.get_logger().info('published %d frames; done' % self.sent)
             self.finished = True

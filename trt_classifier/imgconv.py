@@ -4,7 +4,8 @@
 
 Decoding gives the same pixels as ROS cv_bridge's ``imgmsg_to_cv2(msg, desired_encoding='rgb8')``
 for the encodings both support (the tests compare with cv_bridge), and also honours ``step`` row
-padding, ``is_bigendian`` and the YUV/Bayer/16-bit encodings that the PyPI ``cv-bridge`` mishandles.
+padding, ``is_bigendian`` and the YUV/Bayer/16-bit encodings that the PyPI ``cv-bridge``
+mishandles.
 Every rejection raises :class:`ImageError` naming the field and the value at fault.
 """
 

@@ -27,8 +27,8 @@ def resize_rgb(rgb, size, policy):
         new_h, new_w = short, max(short, int(round(width * short / float(height))))
     else:
         new_h, new_w = max(short, int(round(height * short / float(width)))), short
-    interp = cv2.INTER_AREA if new_h < height else cv2.INTER_LINEAR
-    resized = cv2.resize(rgb, (new_w, new_h), interpolation=interp)
+    # INTER_LINEAR everywhere: the GPU path (gpu_preprocess.py) computes exactly this.
+    resized = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, left = (new_h - size) // 2, (new_w - size) // 2
     return resized[top:top + size, left:left + size]
 

@@ -54,7 +54,7 @@ def incompatibilities(sub_reliability, publishers):
 
 
 def silence_report(sub_reliability, publishers, seconds):
-    """The one log line explaining why no frame arrived although publishers exist."""
+    """Return the one log line explaining why no frame arrived although publishers exist."""
     pubs = ', '.join('%s (%s)' % (n, r.replace('_', ' ')) for n, r in publishers)
     text = 'no image received for %.0f s although %d publisher(s) exist: %s; this node ' \
         'subscribes %s.' % (seconds, len(publishers), pubs, sub_reliability.replace('_', ' '))

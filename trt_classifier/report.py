@@ -52,13 +52,13 @@ class Run(object):
 def agreement(runs, reference='chainer'):
     """Share of frames whose top-1 equals the reference backend's for the same model/frame."""
     out = {}
-    by_key = dict(((r['model'], r['backend']), r) for r in runs)
+    by_key = {(r['model'], r['backend']): r for r in runs}
     for run in runs:
         ref = by_key.get((run['model'], reference))
         if run['backend'] in (reference, 'null') or not ref or not ref['samples'] or \
                 not run['samples']:
             continue
-        ref_top1 = dict((s['frame'], s['top1']) for s in ref['samples'])
+        ref_top1 = {s['frame']: s['top1'] for s in ref['samples']}
         pairs = [(s['top1'], ref_top1[s['frame']]) for s in run['samples']
                  if s['frame'] in ref_top1]
         if pairs:
@@ -105,7 +105,7 @@ def study_table(result):
     for run in runs:
         if run['model'] not in models:
             models.append(run['model'])
-    by_key = dict(((r['model'], r['backend']), r) for r in runs)
+    by_key = {(r['model'], r['backend']): r for r in runs}
     rows = []
     for model in models:
         means = {}
@@ -216,8 +216,10 @@ def stats_csv(result):
 
 
 def plot(result, path):
-    """Per-frame inference traces (what rqt_plot shows live) and distributions; False if no
-    matplotlib."""
+    """Plot per-frame inference traces (what rqt_plot shows live) and distributions.
+
+    Return False where matplotlib is missing.
+    """
     try:
         import matplotlib
         matplotlib.use('Agg')

@@ -5,10 +5,10 @@
 import signal
 import threading
 
+from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rcl_interfaces.msg import ParameterDescriptor
 
 from trt_classifier.errors import ClassifierError
 
@@ -24,7 +24,7 @@ def reliability_name(qos):
 
 
 def descriptor(description, read_only=False):
-    """A fresh ParameterDescriptor (never a shared default object; Foxy pitfall)."""
+    """Return a fresh ParameterDescriptor (never a shared default object: a Foxy pitfall)."""
     return ParameterDescriptor(description=description, read_only=read_only)
 
 

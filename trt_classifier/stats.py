@@ -24,7 +24,7 @@ def summarize(samples):
     values = sorted(float(v) for v in samples)
     n = len(values)
     if not n:
-        return dict((k, 0 if k == 'n' else float('nan')) for k in STAT_KEYS)
+        return {k: 0 if k == 'n' else float('nan') for k in STAT_KEYS}
     mean = sum(values) / n
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / n)
     return collections.OrderedDict([

@@ -6,8 +6,8 @@ import itertools
 import json
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+import rclpy
 from std_msgs.msg import Float64, String
 
 from trt_classifier import rosutil
@@ -91,11 +91,11 @@ class Probe(object):
         return holder[0] if holder else None
 
     def diagnostic_values(self):
-        """The newest classifier status as {key: value}, or {}."""
+        """Return the newest classifier status as {key: value}, or {}."""
         for array in reversed(self.diagnostics):
             for status in array.status:
                 if status.name.endswith(': classifier'):
-                    values = dict((kv.key, kv.value) for kv in status.values)
+                    values = {kv.key: kv.value for kv in status.values}
                     values['_level'] = status.level
                     values['_message'] = status.message
                     return values

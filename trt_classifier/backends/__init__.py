@@ -1,7 +1,10 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Backend registry. Runtimes (chainer, onnxruntime, tensorrt, pycuda) are imported only when
-the backend that needs them is chosen."""
+"""Backend registry.
+
+Runtimes (chainer, onnxruntime, tensorrt, pycuda) are imported only when the backend that needs
+them is chosen.
+"""
 
 import importlib
 
@@ -56,7 +59,7 @@ def is_available(name):
 
 
 def create_backend(name, model, **kwargs):
-    """Instantiate backend ``name`` for ``model`` (not loaded yet: call ``load()`` or use ``with``)."""
+    """Instantiate backend ``name`` for ``model``; call ``load()`` or use ``with`` next."""
     module, cls, _runtimes, _hint = _entry(name)
     check_available(name)
     klass = getattr(importlib.import_module('trt_classifier.backends.' + module), cls)

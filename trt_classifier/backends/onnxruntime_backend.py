@@ -11,7 +11,7 @@ from trt_classifier.models import weights_id
 
 
 def choose_providers(device_kind, device_id, available, use_tensorrt=False):
-    """Execution providers for ``device_kind``; raise naming what this onnxruntime offers."""
+    """Return execution providers for ``device_kind``; raise naming what is offered."""
     if device_kind == 'cpu':
         return ['CPUExecutionProvider']
     wanted = ['TensorrtExecutionProvider'] if use_tensorrt else []

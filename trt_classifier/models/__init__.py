@@ -29,7 +29,8 @@ class ModelSpec(object):
                  channel_order='rgb', labels='imagenet', weights_source='', pretrained=None,
                  description=''):
         if channel_order not in ('rgb', 'bgr'):
-            raise ValueError('%s: channel_order must be rgb or bgr, not %r' % (name, channel_order))
+            raise ValueError('%s: channel_order must be rgb or bgr, not %r' % (
+                name, channel_order))
         if resize not in ('stretch', 'center_crop'):
             raise ValueError('%s: resize must be stretch or center_crop, not %r' % (name, resize))
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
@@ -156,7 +157,7 @@ def load_npz(model, path, name):
 
 
 def pretrained_available(name, cache_dir=None):
-    """True where pretrained weights can be had without a download on this machine."""
+    """Tell whether pretrained weights can be had here without a download."""
     spec = get_spec(name)
     fn = spec.pretrained_fn()
     if fn is None:
