@@ -163,6 +163,25 @@ def test_usable_cache_dir_falls_back_with_a_warning(tmp_path):
         shutil.rmtree(fallback, ignore_errors=True)
 
 
+def test_fallback_is_shared_and_logged_once(tmp_path):
+    """Export, weights conversion and engine build each ask: one temp dir, one warning."""
+    blocker = tmp_path / 'file.txt'
+    blocker.write_text('')
+    wanted = str(blocker / 'cache')
+    log = RecordingLog()
+    first = cache.usable_cache_dir(wanted, log)
+    try:
+        assert cache.usable_cache_dir(wanted, log) == first
+        assert cache.usable_cache_dir(wanted, RecordingLog()) == first
+        assert len(log.messages) == 1
+        shutil.rmtree(first)  # a temp cleaner removed it: a new one, and say so
+        second = cache.usable_cache_dir(wanted, log)
+        assert second != first and os.path.isdir(second) and len(log.messages) == 2
+        shutil.rmtree(second)
+    finally:
+        shutil.rmtree(first, ignore_errors=True)
+
+
 def test_default_cache_dir_environment(monkeypatch, tmp_path):
     monkeypatch.setenv('TRT_CLASSIFIER_CACHE', str(tmp_path / 'explicit'))
     assert cache.default_cache_dir() == str(tmp_path / 'explicit')
@@ -181,7 +200,7 @@ onnx = pytest.importorskip('onnx')
 
 @pytest.fixture(scope='module')
 def export_dir(tmp_path_factory):
-    """A cache of this module's own: these tests truncate and rewrite its files."""
+    """Return a cache of this module's own: these tests truncate and rewrite its files."""
     return str(tmp_path_factory.mktemp('export-cache'))
 
 
@@ -206,16 +225,16 @@ def test_export_graph(squeezenet_onnx, export_dir):
     proto = onnx.load(path)
     onnx.checker.check_model(proto)
     graph = proto.graph
-    initializers = set(init.name for init in graph.initializer)
+    initializers = {init.name for init in graph.initializer}
     assert initializers  # the weights are there, as initializers ...
     assert [vi.name for vi in graph.input] == ['input']  # ... but not among the inputs
-    assert not initializers & set(vi.name for vi in graph.input)
+    assert not initializers & {vi.name for vi in graph.input}
     assert [n.op_type for n in graph.node if n.op_type == 'Dropout'] == []
     assert dims(graph.input[0]) == [1, 3, 224, 224]
     assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert [vi.name for vi in graph.output] == ['logits']
     assert dims(graph.output[0]) == [1, 1000]
-    opsets = dict((o.domain, o.version) for o in proto.opset_import)
+    opsets = {o.domain: o.version for o in proto.opset_import}
     assert opsets.get('', opsets.get('ai.onnx')) == 11 == export.DEFAULT_OPSET
 
 

@@ -36,7 +36,7 @@ def gray_rgb(rgb):
 
 
 def make_msg(encoding, pixels, is_bigendian=0, pad=0, fill=0xAB):
-    """An Image whose rows are ``pixels``' bytes plus ``pad`` filler bytes each."""
+    """Return an Image whose rows are ``pixels``' bytes plus ``pad`` filler bytes each."""
     pixels = numpy.ascontiguousarray(pixels)
     height, width = pixels.shape[:2]
     rows = pixels.reshape(height, -1).view(numpy.uint8)
@@ -62,7 +62,7 @@ def raw_msg(encoding, height, width, step, nbytes, is_bigendian=0):
 
 
 def eight_bit(encoding, rgb):
-    """The pixels of ``rgb`` in ``encoding``'s layout, and the RGB a correct decoder gives."""
+    """Return ``rgb`` in ``encoding``'s layout, and the RGB a correct decoder gives."""
     if encoding == 'rgb8':
         return rgb, rgb
     if encoding == 'bgr8':
@@ -140,8 +140,17 @@ def test_sixteen_bit_big_endian_is_the_byte_swap_of_little(encoding):
     assert (out[0] == 255).all() and (out[1:] == 0).all()
 
 
+def test_sixteen_bit_scales_to_eight_bit_as_ros_cv_bridge_does():
+    """ROS cv_bridge: ``convertTo(CV_8U, 255. / 65535.)``, which rounds to nearest."""
+    values = numpy.arange(65536, dtype='<u2').reshape(256, 256)
+    out = image_msg_to_rgb(make_msg('mono16', values))[..., 0]
+    expected = cv2.convertScaleAbs(values.astype(numpy.float64), alpha=255.0 / 65535.0)
+    numpy.testing.assert_array_equal(out, expected)
+    assert out[0, 129] == 1 and out[255, 254] == 255  # 129 -> 0.502, 65534 -> 254.996
+
+
 def uyvy_buffer(height=4, width=8, seed=4):
-    """A known UYVY buffer, and the same Y/U/V samples as YUYV bytes."""
+    """Return a known UYVY buffer, and the same Y/U/V samples as YUYV bytes."""
     rng = numpy.random.RandomState(seed)
     y = rng.randint(16, 236, (height, width)).astype(numpy.uint8)
     u = rng.randint(16, 241, (height, width // 2)).astype(numpy.uint8)
@@ -176,7 +185,7 @@ def test_uyvy_and_yuyv_orders_decode_the_same_samples_alike():
 
 
 def mosaic(rgb_colour, pattern, height=8, width=10, depth=1):
-    """A uniform scene of ``rgb_colour`` as a Bayer sensor with ``pattern`` sees it."""
+    """Return a uniform ``rgb_colour`` scene as a ``pattern`` Bayer sensor sees it."""
     raw = numpy.zeros((height, width), numpy.uint16 if depth == 2 else numpy.uint8)
     scale = 257 if depth == 2 else 1
     for k, colour in enumerate(BAYER_OFFSETS[pattern]):
@@ -293,7 +302,7 @@ OTHER_ENCODINGS = ['8UC1', '8UC3', '8UC4', '16UC1', '32FC1', 'jpeg', '', 'RGB8',
 
 
 def bytes_per_pixel(encoding):
-    """What a correct publisher would use (None for an unsupported encoding)."""
+    """Return what a correct publisher would use (None for an unsupported encoding)."""
     if encoding not in SUPPORTED_ENCODINGS:
         return None
     channels = 1 if encoding.startswith(('mono', 'bayer_')) else 2 if encoding in YUV else (

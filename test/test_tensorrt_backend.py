@@ -347,7 +347,7 @@ def make_fake_trt(version, cuda, fast_fp16=True):
 
     trt.Logger = type('Logger', (), {'WARNING': 2, '__init__': lambda self, level: None})
     trt.NetworkDefinitionCreationFlag = enum('EXPLICIT_BATCH')
-    trt.BuilderFlag = enum('FP16', 'INT8')
+    trt.BuilderFlag = enum('FP16', 'INT8', 'TF32')
     trt.DataType = enum('FLOAT', 'HALF')
     trt.LayerInformationFormat = enum('ONELINE', 'JSON')
     trt.ProfilingVerbosity = (enum('LAYER_NAMES_ONLY', 'NONE', 'DETAILED')
@@ -390,11 +390,14 @@ def make_fake_trt(version, cuda, fast_fp16=True):
             max_workspace_size = 0
 
         def __init__(self):
-            self.flags = []
+            self.flags = ['TF32']  # TensorRT's default
             self.cache = None
 
         def set_flag(self, flag):
             self.flags.append(flag.name)
+
+        def clear_flag(self, flag):
+            self.flags.remove(flag.name)
 
         def create_timing_cache(self, blob):
             trt.calls.append(('create_timing_cache', bytes(blob)))
@@ -606,10 +609,11 @@ def test_fake_build_infer_cache_and_close(fake_trt, fake_cuda, tmp_path):
     assert name.startswith('squeezenet1_1-fp32-') and name.endswith('.engine')
     timing = 'timing-trt%s-nvidia-tegra-x1-sm53.cache' % fake_trt.__version__
     assert _engine_files(tmp_path) == sorted([name, name + '.sha256', timing, timing + '.sha256'])
+    assert ('build', ()) in fake_trt.calls  # fp32: TF32 cleared
     if fake_trt.__version__.startswith(('8.0', '8.2')):
         assert not [c for c in fake_trt.calls if c[0] == 'set_memory_pool_limit']
     else:
-        assert ('set_memory_pool_limit', 'WORKSPACE', 256 << 20) in fake_trt.calls
+        assert ('set_memory_pool_limit', 'WORKSPACE', 1024 << 20) in fake_trt.calls
     backend.close()
     assert (fake_cuda.memory, fake_cuda.pinned, fake_cuda.streams) == ({}, [], 0)
     assert fake_cuda.pushes == fake_cuda.pops and fake_cuda.retained == 0
@@ -669,7 +673,7 @@ def test_fake_fp16_and_fallback(fake_trt, fake_cuda, tmp_path):
     with _backend(tmp_path, RecordingLog(), precision='FP16') as backend:
         assert backend.precision == 'fp16'
         assert '-fp16-' in os.path.basename(backend.engine_path)
-    assert ('build', ('FP16',)) in fake_trt.calls
+    assert ('build', ('TF32', 'FP16')) in fake_trt.calls
     fake_trt.Builder.platform_has_fast_fp16 = False
     log = RecordingLog()
     with _backend(tmp_path, log, precision='fp16') as backend:
@@ -681,6 +685,18 @@ def test_fake_bad_precision_fails_before_gpu(fake_trt, fake_cuda, tmp_path):
     with pytest.raises(ClassifierError, match='precision must be one of fp32, fp16'):
         _backend(tmp_path, RecordingLog(), precision='int8').load()
     assert fake_cuda.pushes == 0
+
+
+def test_fake_input_size_option_reaches_export_and_shape_check(
+        monkeypatch, fake_trt, fake_cuda, tmp_path):
+    export = fake_export_module()
+    monkeypatch.setitem(sys.modules, 'trt_classifier.export', export)
+    with pytest.raises(ClassifierError) as info:
+        _backend(tmp_path, RecordingLog(), options={'input_size': 160}).load()
+    assert export.calls == [('squeezenet1_1', 'random', 11, 160)]
+    assert str(info.value) == ('tensor input: the engine was built for shape (1, 3, 224, 224), '
+                               'got (1, 3, 160, 160) (dimension 2 must be 224)')
+    assert fake_cuda.pushes == fake_cuda.pops and fake_cuda.memory == {}
 
 
 def test_fake_parser_errors_are_reported_and_released(

@@ -48,7 +48,8 @@ def numpy_round_trip(buffers, seed):
     for name, (shape, dtype) in sorted(SPECS.items()):
         batch = numpy.random.RandomState(seed).standard_normal(shape).astype(dtype)
         buffers.upload(name, batch)
-        buffers.host[name][...] = 0  # the download must really come from the device
+        buffers.synchronize()  # the async copy reads the pinned buffer until it completes
+        buffers.host[name][...] = 0  # so the download must really come from the device
         out = buffers.download(name)
         buffers.synchronize()
         expect_equal('numpy round trip of %s (seed %d)' % (name, seed), out, batch)

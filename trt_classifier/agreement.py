@@ -22,7 +22,7 @@ FP16_CRITERION = 'same top-1 class as the fp32 reference on real photos'
 
 
 def relative_l2(a, b):
-    """``||a - b|| / ||b||`` in float64, with ``b`` the reference.
+    """Return ``||a - b|| / ||b||`` in float64, with ``b`` the reference.
 
     A zero reference gives 0.0 when ``a`` is zero too, else ``inf``. Shapes must match.
     """

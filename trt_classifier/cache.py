@@ -21,6 +21,9 @@ def default_cache_dir():
     return os.path.join(base, 'trt_classifier')
 
 
+_FALLBACKS = {}  # unusable cache path -> this process's temp dir instead
+
+
 def usable_cache_dir(path=None, log=None):
     """Return a writable directory: ``path`` (created) or, if that fails, a private temp dir.
 
@@ -34,7 +37,12 @@ def usable_cache_dir(path=None, log=None):
         probe.close()
         return path
     except OSError as exc:
-        fallback = tempfile.mkdtemp(prefix='trt_classifier-')
+        # One fallback per unusable path and process: later callers (ONNX export, weights
+        # conversion, engine build) share it, so nothing is converted twice or logged again.
+        fallback = _FALLBACKS.get(path)
+        if fallback and os.path.isdir(fallback):
+            return fallback
+        fallback = _FALLBACKS[path] = tempfile.mkdtemp(prefix='trt_classifier-')
         (log or _log).warning(
             'cache directory %s is not writable (%s); using %s for this run only' % (
                 path, exc.strerror or exc, fallback))

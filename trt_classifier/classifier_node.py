@@ -9,6 +9,7 @@ slow model always serves the newest frame; every frame is accounted for in /diag
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -75,7 +76,6 @@ def validate(name, value):
         except ClassifierError as exc:
             return str(exc)
     if name == 'weights' and value not in ('auto', 'pretrained', 'random'):
-        import os
         if not os.path.isfile(os.path.expanduser(value)):
             return 'weights file %s does not exist (or use auto, pretrained, random)' % value
     ranges = {'top_k': (1, 1000), 'input_size': (32, 1024), 'qos_depth': (1, 100),
@@ -91,6 +91,16 @@ def validate(name, value):
     if name == 'silence_timeout_s' and value <= 0:
         return 'silence_timeout_s must be > 0'
     return ''
+
+
+def resident_mb():
+    """Resident memory of this process in MB (Linux), or NaN."""
+    try:
+        with open('/proc/self/statm') as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf('SC_PAGE_SIZE') / 1e6
+    except (OSError, ValueError, IndexError):
+        return float('nan')
 
 
 class Config(object):
@@ -347,6 +357,7 @@ class ClassifierNode(Node):
             ('frames_received', self.counts['received']), ('frames_done', self.counts['done']),
             ('frames_dropped', self.slot.dropped), ('frames_rejected', self.counts['rejected']),
             ('frames_failed', self.counts['failed']),
+            ('rss_mb', '%.1f' % resident_mb()),
             ('inference_mean_ms', '%.3f' % summary['mean_ms']),
             ('inference_p99_ms', '%.3f' % summary['p99_ms']),
         ]

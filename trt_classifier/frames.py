@@ -63,7 +63,7 @@ class FrameSource(object):
         if source.startswith('camera:') or source.lower().endswith(VIDEO_EXTENSIONS):
             self.capture = self._open_capture(source)
         else:
-            self.images = [read_rgb(p) for p in image_paths(source)]
+            self.images = [self._resize(read_rgb(p)) for p in image_paths(source)]
         self.index = 0
 
     @staticmethod
@@ -85,6 +85,7 @@ class FrameSource(object):
                 self.index = 0
             frame = self.images[self.index]
             self.index += 1
+            return frame
         else:
             ok, bgr = self.capture.read()
             if not ok and self.loop and not self.source.startswith('camera:'):
@@ -92,9 +93,11 @@ class FrameSource(object):
                 ok, bgr = self.capture.read()
             if not ok:
                 return None
-            frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            return self._resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+    def _resize(self, frame):
         if self.size:
-            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+            return cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         return frame
 
     def close(self):

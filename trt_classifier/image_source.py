@@ -47,6 +47,7 @@ class ImageSource(Node):
         reliability = 'reliable' if p['qos'] == 'reliable' else 'best_effort'
         self.pub = self.create_publisher(Image, 'image', rosutil.make_qos(reliability, 1))
         self.sent = 0
+        self.cached = {}
         self.finished = False
         self.create_timer(1.0 / p['rate_hz'], self._tick)
         self.get_logger().info('publishing %s from %s at %.1f Hz (%s)' % (
@@ -60,9 +61,14 @@ class ImageSource(Node):
             self.get_logger().info('published %d frames; done' % self.sent)
             self.finished = True
             return
-        self.pub.publish(rgb_to_image_msg(
-            frame, self.params['encoding'], self.get_clock().now().to_msg(),
-            self.params['frame_id']))
+        key = id(frame)
+        msg = self.cached.get(key)
+        if msg is None:
+            msg = rgb_to_image_msg(frame, self.params['encoding'], frame_id=self.params['frame_id'])
+            if self.frames.images is not None:  # still pictures: convert each one once
+                self.cached[key] = msg
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.pub.publish(msg)
         self.sent += 1
 
     def close(self):

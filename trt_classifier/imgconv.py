@@ -85,8 +85,9 @@ def image_msg_to_rgb(msg):
     if depth == 2:
         dtype = numpy.dtype('>u2' if msg.is_bigendian else '<u2')
         pixels = numpy.ascontiguousarray(rows).view(dtype).astype(numpy.uint16)
-        # 16 -> 8 bit as cv_bridge scales it (full range onto 0..255).
-        pixels = (pixels.astype(numpy.uint32) * 255 // 65535).astype(numpy.uint8)
+        # 16 -> 8 bit as cv_bridge scales it: convertTo(CV_8U, 255/65535) rounds to nearest
+        # (never an exact half: 65535 is odd).
+        pixels = ((pixels.astype(numpy.uint32) * 255 + 32767) // 65535).astype(numpy.uint8)
     else:
         pixels = rows
     shape = (height, width) if channels == 1 else (height, width, channels)

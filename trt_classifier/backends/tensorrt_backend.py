@@ -18,7 +18,7 @@ from trt_classifier.cuda_plumbing import CudaBuffers, PrimaryContext
 from trt_classifier.errors import ClassifierError
 from trt_classifier.trt_utils import INPUT_NAME, OUTPUT_NAME
 
-DEFAULT_WORKSPACE_MB = 256
+DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
 ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (TENSORRT.md section 6)
 _TRT_LOGGER = []  # one trt.Logger per process: builder and runtime must share it
 
@@ -38,9 +38,9 @@ def _trt_logger(trt):
     return _TRT_LOGGER[0]
 
 
-def _input_shape(model):
+def _input_shape(model, size=None):
     from trt_classifier.models import get_spec
-    size = get_spec(model).input_size
+    size = int(size or get_spec(model).input_size)
     return (1, 3, size, size)
 
 
@@ -51,12 +51,22 @@ def _deserialize(runtime, blob):
         return None
 
 
+def _read_cached(path):
+    """Return ``(bytes, '')`` for a file that matches its digest sidecar, else ``(None, why)``."""
+    try:
+        reason = verify_reason(path)
+        if not reason:
+            with open(path, 'rb') as f:
+                return f.read(), ''
+    except (OSError, ClassifierError) as exc:  # unreadable: rebuild rather than crash
+        reason = str(exc)
+    return None, reason
+
+
 def _timing_cache(config, path, log):
     """Attach the per-device timing cache at ``path`` (or a new one); the caller keeps it alive."""
-    reason = verify_reason(path)
-    if not reason:
-        with open(path, 'rb') as f:
-            blob = f.read()
+    blob, reason = _read_cached(path)
+    if blob is not None:
         try:
             cache = config.create_timing_cache(blob)
             if cache is not None and config.set_timing_cache(cache, False):
@@ -98,6 +108,8 @@ def _build(trt, onnx_path, precision, workspace_bytes, shape, timing_path, what,
     trt_utils.set_workspace(config, workspace_bytes, getattr(pools, 'WORKSPACE', None))
     if precision == 'fp16':
         config.set_flag(trt.BuilderFlag.FP16)
+    elif hasattr(trt.BuilderFlag, 'TF32'):  # TF32 is on by default (Ampere+, e.g. Orin)
+        config.clear_flag(trt.BuilderFlag.TF32)  # fp32 means fp32, like the Chainer reference
     if hasattr(trt.ProfilingVerbosity, 'DETAILED'):  # 8.2+; lets the inspector name layer types
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     profile = None
@@ -137,10 +149,9 @@ def _load_engine(trt, runtime, ctx, model, weights, requested, workspace_bytes, 
                                      workspace_bytes, shape)
     engine_dir = os.path.join(cache_dir, 'engines')
     path = os.path.join(engine_dir, trt_utils.engine_filename(model, precision, key))
-    reason = verify_reason(path)
-    if not reason:
-        with open(path, 'rb') as f:
-            engine = _deserialize(runtime, f.read())
+    blob, reason = _read_cached(path)
+    if blob is not None:
+        engine = _deserialize(runtime, blob)
         if engine is not None:
             log.info('loaded cached TensorRT engine %s' % path)
             return engine, path, precision
@@ -160,7 +171,10 @@ def _load_engine(trt, runtime, ctx, model, weights, requested, workspace_bytes, 
 
 
 class TensorRTBackend(Backend):
-    """Options: ``workspace_mb`` (default 256). Accepts NumPy or CuPy (same GPU) batches."""
+    """Options: ``workspace_mb`` (default 1024), ``input_size`` (default: the model's).
+
+    ``infer`` takes a NumPy or CuPy (same GPU) float32 batch of shape (1, 3, size, size).
+    """
 
     name = 'tensorrt'
     engine_path = None
@@ -177,7 +191,7 @@ class TensorRTBackend(Backend):
         self.weights_identity = weights_id(self.model_name, self.weights, cache_dir)[1]
         workspace = trt_utils.workspace_bytes(
             self.options.get('workspace_mb', DEFAULT_WORKSPACE_MB))
-        shape = _input_shape(self.model_name)
+        shape = _input_shape(self.model_name, self.options.get('input_size'))
         self._trt = trt
         self._lock = threading.Lock()
         self._ctx = PrimaryContext(cuda, self.device_id)
@@ -189,7 +203,7 @@ class TensorRTBackend(Backend):
                     workspace, shape, cache_dir, self.log)
                 self._prepare(cuda, shape)
         except BaseException:
-            self._release()
+            self._close()
             raise
 
     def _prepare(self, cuda, shape):
@@ -303,9 +317,6 @@ class TensorRTBackend(Backend):
         return info
 
     def _close(self):
-        self._release()
-
-    def _release(self):
         """Free buffers, stream, context and engine with the context pushed, then pop (5)."""
         if self._ctx is None:
             return

