@@ -64,7 +64,8 @@ class ImageSource(Node):
         key = id(frame)
         msg = self.cached.get(key)
         if msg is None:
-            msg = rgb_to_image_msg(frame, self.params['encoding'], frame_id=self.params['frame_id'])
+            msg = rgb_to_image_msg(frame, self.params['encoding'],
+                                   frame_id=self.params['frame_id'])
             if self.frames.images is not None:  # still pictures: convert each one once
                 self.cached[key] = msg
         msg.header.stamp = self.get_clock().now().to_msg()
