@@ -317,7 +317,7 @@ class TensorRTBackend(Backend):
         return info
 
     def _close(self):
-        """Free buffers, stream, context and engine with the context pushed, then pop (5)."""
+        """Free buffers, stream, context and engine with the context pushed (section 5)."""
         if self._ctx is None:
             return
         with self._ctx.pushed():
