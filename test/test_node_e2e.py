@@ -187,3 +187,25 @@ def test_large_frame_round_trip_null(start_node, probe_factory):
     rgb = numpy.random.RandomState(0).randint(0, 255, (3000, 4000, 3)).astype(numpy.uint8)
     result = probe.classify(rgb_to_image_msg(rgb, 'rgb8'), timeout=60)
     assert result is not None and result['width'] == 4000, node.output()
+
+
+def test_unwritable_cache_dir_still_classifies(start_node, probe_factory, tmp_path):
+    blocker = tmp_path / 'a-file'
+    blocker.write_text('not a directory')
+    node = start_node('/ro', backend='onnxruntime', model='squeezenet1_1', weights='random',
+                      cache_dir=str(blocker / 'cache'))
+    probe = probe_factory('/ro')
+    assert probe.wait_subscribed(30), node.output()
+    assert probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=120) is not None, \
+        node.output()
+    assert 'is not writable' in node.output()
+
+
+def test_corrupted_weights_file_is_reported(start_node, tmp_path):
+    bad = tmp_path / 'squeezenet.npz'
+    bad.write_bytes(b'PK\x03\x04 truncated zip')
+    node = start_node('/w', backend='chainer', model='squeezenet1_1', weights=str(bad))
+    assert node.wait(120) == 2, node.output()
+    out = node.output()
+    assert 'cannot load weights %s into model squeezenet1_1' % bad in out, out
+    assert 'Traceback' not in out

@@ -82,7 +82,7 @@ def test_chainer_recorded_hook_output(chainer_raw):
     assert len(runs) == 2 and chainer_raw['recorded']['warm_up'] == 1
     result = profiling.from_raw(chainer_raw)
     assert result['executed_layers'] == 64 == len(runs[0]['calls'])
-    counts = dict((k, g['count']) for k, g in result['grouping'].items())
+    counts = {k: g['count'] for k, g in result['grouping'].items()}
     # 26 convolutions each followed by its own ReLU, 8 fire-module concats, 3 max pools + mean
     assert counts == {'conv': 26, 'activation': 26, 'concat': 8, 'pool': 4}
     assert result['fused_layers'] == 0 and result['fusions'] == {}
@@ -161,14 +161,14 @@ def test_ort_recorded_trace(ort_raw):
 def test_ort_recorded_squeezenet_fuses_conv_relu(ort_raw):
     result = profiling.from_raw(ort_raw)
     assert result['executed_layers'] == 39
-    by_name = dict((layer['name'], layer) for layer in result['layers'])
+    by_name = {layer['name']: layer for layer in result['layers']}
     # ORT_ENABLE_ALL on x86: Conv + Relu -> one NCHWc Conv with activation=Relu
     fused = by_name['ReLU_1_nchwc']
     assert fused['sources'] == ['Convolution2DFunction_1', 'ReLU_1']
     assert fused['kind'] == 'conv' and fused['pattern'] == 'conv+activation'
     assert fused['op'] == 'nchwc.Conv[activation=Relu]'
     assert result['fusions'] == {'conv+activation': 26}
-    counts = dict((k, g['count']) for k, g in result['grouping'].items())
+    counts = {k: g['count'] for k, g in result['grouping'].items()}
     # the concats still run on the CPU (TensorRT removed them in the study); no Relu left
     assert counts == {'conv': 26, 'concat': 8, 'pool': 4, 'other': 1}
     assert by_name['ReorderOutput']['sources'] == []  # inserted by ORT, no original node
@@ -181,7 +181,7 @@ def test_ort_recorded_resnet101_fuses_bn_and_residual_add(resnet_raw):
     result = profiling.from_raw(resnet_raw)
     assert result['fusions'] == {'conv+bn+activation': 67, 'conv+bn+add+activation': 33,
                                  'conv+bn': 4}
-    by_name = dict((layer['name'], layer) for layer in result['layers'])
+    by_name = {layer['name']: layer for layer in result['layers']}
     block = by_name['FixedBatchNormalization_4_nchwc']
     assert block['sources'] == ['Convolution2DFunction_4', 'FixedBatchNormalization_4', 'Add_0',
                                 'ReLU_3']
@@ -236,8 +236,8 @@ def test_split_trt_layer_name_documented_formats(name, sources):
 
 
 def test_trt_layers_from_documented_profile_shape():
-    """Input shaped like ``TensorRTBackend.profile()``'s documented return value, with layer names
-    built from TENSORRT.md's examples; the times are arbitrary test numbers, not measurements."""
+    # Input shaped like TensorRTBackend.profile()'s documented return value, with layer names
+    # built from TENSORRT.md's examples; the times are arbitrary test numbers, not measurements.
     prof = {'runs': 2, 'total_ms': 6.0, 'inspector': None, 'layers': [
         {'name': 'Conv_8 + Add_9 + Relu_10', 'mean_ms': 3.0, 'reports': 2, 'share': 0.5},
         {'name': 'Conv_1 || Conv_2', 'mean_ms': 2.0, 'reports': 2, 'share': 1 / 3.0},
@@ -277,8 +277,8 @@ def test_views_and_save(tmp_path, chainer_raw, ort_raw):
     assert 'chainer (cpu)' in view and 'onnxruntime (cpu)' in view
     assert 'relu/activation' in view and 'none (one layer per operation)' in view
     paths = profiling.save(ort, str(tmp_path / 'out'))
-    assert [os.path.basename(p) for p in paths] == ['squeezenet1_1-onnxruntime-cpu.json',
-                                                   'squeezenet1_1-onnxruntime-cpu.png']
+    assert [os.path.basename(p) for p in paths] == [
+        'squeezenet1_1-onnxruntime-cpu.json', 'squeezenet1_1-onnxruntime-cpu.png']
     with open(paths[0]) as f:
         assert json.load(f)['fusions'] == {'conv+activation': 26}
     with open(paths[1], 'rb') as f:
@@ -302,7 +302,7 @@ def _check_structure(result, runs):
     assert result['executed_layers'] == len(result['layers'])
     assert 0.0 <= result['idle_share'] <= 1.0
     assert result['wall_ms'] > 0 and result['wall_unprofiled_ms'] > 0
-    assert result['layer_ms_sum'] == pytest.approx(sum(l['ms'] for l in result['layers']))
+    assert result['layer_ms_sum'] == pytest.approx(sum(layer['ms'] for layer in result['layers']))
     for layer in result['layers']:
         assert layer['kind'] in profiling.KINDS and layer['ms'] >= 0
     assert result['machine']['cpus'] >= 1
@@ -320,7 +320,7 @@ def test_profile_end_to_end_onnxruntime(cache_dir):
     result = profiling.profile('squeezenet1_1', 'onnxruntime', runs=2, cache_dir=cache_dir)
     _check_structure(result, 2)
     assert {'conv', 'concat', 'pool'} <= set(result['grouping'])
-    ops = sorted(set(layer['op'] for layer in result['layers']))
+    ops = sorted({layer['op'] for layer in result['layers']})
     assert result['fused_layers'] >= 1, 'ONNX Runtime fused nothing; it ran: %s' % ops
     assert 'onnxruntime' in result['machine']['versions']
     assert sys.modules.get('onnxruntime') is not None

@@ -14,7 +14,8 @@ trimmed, to ``test/data/profiles/``:
 
 Defaults: Chainer and ONNX Runtime for squeezenet1_1, ONNX Runtime only for resnet101 (its
 Conv+BatchNormalization+Add+Relu fusions; 1 run to keep the file small). Files are compact JSON
-with one list item per line; all of them together stay under 200 KB. TensorRT is not recorded: it needs a GPU and TensorRT.
+with one list item per line; all of them together stay under 200 KB. TensorRT is not recorded:
+it needs a GPU and TensorRT.
 Usage: ``python tools/record_profiles.py [--out DIR] [--cache-dir DIR]``.
 """
 
@@ -45,7 +46,7 @@ def trim_ort_events(events):
         elif event.get('cat') == 'Node' and name.endswith('_kernel_time'):
             args = event.get('args', {})
             kept.append({'cat': 'Node', 'name': name, 'ts': event['ts'], 'dur': event['dur'],
-                         'args': dict((k, args[k]) for k in KEEP_ARGS if k in args)})
+                         'args': {k: args[k] for k in KEEP_ARGS if k in args}})
     return kept
 
 

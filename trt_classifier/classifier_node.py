@@ -54,6 +54,7 @@ PARAMS = [
     ('cache_dir', '', 'weights/ONNX/engine cache; empty: ~/.cache/trt_classifier'),
     ('use_cudnn', 'auto', 'chainer on GPU: always, auto or never'),
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
+    ('gpu_preprocess', True, 'on device:=gpu, resize and normalise on the GPU (CuPy)'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
     ('silence_timeout_s', 5.0,
      'seconds without frames (while publishers exist) before diagnosing'),
@@ -103,6 +104,21 @@ def resident_mb():
         return float('nan')
 
 
+class _OnDevice(object):
+    """Run a GPU preprocessor with CUDA device ``device_id`` current (the worker's thread)."""
+
+    def __init__(self, preprocessor, device_id):
+        self.preprocessor, self.device_id = preprocessor, device_id
+
+    def __call__(self, rgb):
+        cupy = self.preprocessor.cupy
+        with cupy.cuda.Device(self.device_id):
+            batch = self.preprocessor(rgb)
+            # preprocess_ms must not leak into inference_ms: wait for the kernel here.
+            cupy.cuda.get_current_stream().synchronize()
+            return batch
+
+
 class Config(object):
     """An immutable snapshot of the parameters that the worker uses for one frame."""
 
@@ -110,11 +126,19 @@ class Config(object):
         self.values = dict(values)
         spec = models.get_spec(values['model'])
         custom = values['normalize'] == 'custom'
-        self.preprocessor = Preprocessor(
-            values['input_size'],
-            spec.resize if values['resize'] == 'model' else values['resize'],
-            list(values['mean']) if custom else spec.mean,
-            list(values['std']) if custom else spec.std, spec.channel_order)
+        args = (values['input_size'],
+                spec.resize if values['resize'] == 'model' else values['resize'],
+                list(values['mean']) if custom else spec.mean,
+                list(values['std']) if custom else spec.std, spec.channel_order)
+        self.preprocessor = Preprocessor(*args)
+        self.preprocess_on = 'cpu'
+        kind, device_id = parse_device(values['device'])
+        if kind == 'gpu' and values['gpu_preprocess'] and values['backend'] != 'null':
+            from trt_classifier import gpu_preprocess
+            available, _reason = gpu_preprocess.gpu_available()
+            if available:
+                self.preprocessor = _OnDevice(gpu_preprocess.GpuPreprocessor(*args), device_id)
+                self.preprocess_on = 'gpu:%d' % device_id
         self.labels = load_labels(values['labels'] or None)
         self.top_k = values['top_k']
 
@@ -353,6 +377,7 @@ class ClassifierNode(Node):
             ('state', self.state), ('backend', self.config['backend']),
             ('model', self.config['model']), ('device', self.config['device']),
             ('precision', self.config['precision']), ('weights', self.config['weights']),
+            ('preprocess_on', self.config.preprocess_on),
             ('image_qos', '%s (%s)' % (self.sub_reliability, self.qos_reason)),
             ('frames_received', self.counts['received']), ('frames_done', self.counts['done']),
             ('frames_dropped', self.slot.dropped), ('frames_rejected', self.counts['rejected']),

@@ -19,7 +19,7 @@ from trt_classifier.errors import ClassifierError
 from trt_classifier.preprocess import CROP_RATIO, RESIZE_POLICIES
 
 KERNEL_NAME = 'trt_classifier_preprocess'
-KERNEL_SOURCE = r'''
+KERNEL_SOURCE = r"""
 extern "C" __global__ void trt_classifier_preprocess(
         const unsigned char* __restrict__ src, float* __restrict__ dst,
         const int src_h, const int src_w, const int size, const int top, const int left,
@@ -77,7 +77,7 @@ extern "C" __global__ void trt_classifier_preprocess(
         dst[(size_t)c * plane + idx] = v * mul[c] + add[c];
     }
 }
-'''
+"""
 BLOCK = 256
 
 _KERNELS = {}
@@ -93,7 +93,7 @@ def _import_cupy():
 
 
 def gpu_available():
-    """``(True, 'CuPy X, N GPU(s): name')`` where CuPy sees a CUDA device, else ``(False, why)``."""
+    """Return ``(True, 'CuPy X, N GPU(s): name')`` with a CUDA device, else ``(False, why)``."""
     try:
         import cupy
     except Exception as exc:  # ImportError, or a CuPy that fails to load its CUDA libraries
@@ -179,7 +179,7 @@ class GpuPreprocessor(object):
                    std or spec.std, spec.channel_order)
 
     def upload(self, rgb):
-        """The frame as a C-contiguous uint8 CuPy array on the current device (one copy)."""
+        """Return the frame as a C-contiguous uint8 CuPy array on the current device."""
         cupy = self.cupy
         if isinstance(rgb, cupy.ndarray):
             frame = cupy.ascontiguousarray(rgb)

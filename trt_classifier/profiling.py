@@ -70,7 +70,7 @@ _EXACT_KINDS = {
               'reorderoutput', 'identity', 'dropout', 'copy', 'squeeze', 'unsqueeze', 'gather',
               'shape', 'constant', 'cast', 'pad', 'noop', 'slice', 'split'),
 }
-_KIND_OF = dict((key, kind) for kind, keys in _EXACT_KINDS.items() for key in keys)
+_KIND_OF = {key: kind for kind, keys in _EXACT_KINDS.items() for key in keys}
 # Fallback for names that are not a bare operator (``'CaskConvolution_xyz'``); ``add``/``sum``
 # are deliberately exact-only (they hide inside ``padding``, ``summary``).
 _SUBSTRING_KINDS = (
@@ -89,12 +89,13 @@ _SUBSTRING_KINDS = (
 # -- kinds --------------------------------------------------------------------------------------
 
 def layer_kind(name):
-    """Kind of a layer from a Chainer function name, an ONNX op type or a TensorRT layer name/type.
+    """Return the kind of a Chainer function, ONNX op type or TensorRT layer name/type.
 
     ``'Convolution2DFunction'``, ``'FusedConv'``, ``'Conv_8'``, ``'CaskConvolution'`` -> conv;
-    ``'FixedBatchNormalization'`` -> bn; ``'ReLU'``, ``'Clip'`` -> activation; ``'Add'``, ``'Sum'``
-    -> add; ``'Concat'`` -> concat; ``'MaxPoolingND'``, ``'GlobalAveragePool'``, ``'Mean'`` -> pool;
-    ``'LinearFunction'``, ``'Gemm'`` -> fc; ``'Softmax'`` -> softmax; anything else -> other.
+    ``'FixedBatchNormalization'`` -> bn; ``'ReLU'``, ``'Clip'`` -> activation; ``'Add'``,
+    ``'Sum'`` -> add; ``'Concat'`` -> concat; ``'MaxPoolingND'``, ``'GlobalAveragePool'``,
+    ``'Mean'`` -> pool; ``'LinearFunction'``, ``'Gemm'`` -> fc; ``'Softmax'`` -> softmax;
+    anything else -> other.
     """
     text = str(name or '').strip()
     if text.startswith('PWN('):
@@ -112,7 +113,7 @@ def layer_kind(name):
 
 
 def primary_kind(kinds):
-    """The kind that names a fused layer: conv over fc over pool ... over other."""
+    """Return the kind that names a fused layer: conv over fc over pool ... over other."""
     kinds = set(kinds)
     for kind in _PRIMARY_ORDER:
         if kind in kinds:
@@ -169,7 +170,7 @@ def trt_layers(profile, inspector=None):
 # -- Chainer -------------------------------------------------------------------------------------
 
 def _make_chainer_hook(chainer, param_links, cupy=None):
-    """A FunctionHook recording ``[function, link or None, ms]`` for each top-level function.
+    """Return a FunctionHook recording ``[function, link, ms]`` per top-level function.
 
     ``param_links`` maps ``id(param.array)`` to the owning link's path. With ``cupy`` the times
     come from CUDA events read in :meth:`collect` (call it after the device has finished).
@@ -298,7 +299,7 @@ def chainer_layers(raw):
 # -- ONNX Runtime --------------------------------------------------------------------------------
 
 def onnx_graph_summary(model_proto):
-    """The structure :func:`ort_fusion_map` needs from an ONNX graph (JSON-serialisable)."""
+    """Return what :func:`ort_fusion_map` needs from an ONNX graph (JSON-serialisable)."""
     nodes = []
     for node in model_proto.graph.node:
         entry = {'name': node.name, 'op': node.op_type, 'inputs': list(node.input),
@@ -351,10 +352,10 @@ def ort_fusion_map(original, optimized):
         for t in n['inputs']:
             consumers.setdefault(t, []).append(i)
     inits = set(original.get('initializers', ()))
-    init_user = dict((t, users[0]) for t, users in consumers.items()
-                     if t in inits and len(users) == 1)
+    init_user = {t: users[0] for t, users in consumers.items()
+                 if t in inits and len(users) == 1}
     owner = {}
-    groups = dict((n['name'], []) for n in optimized['nodes'])
+    groups = {n['name']: [] for n in optimized['nodes']}
 
     def claim(group, index):
         if index not in owner:
@@ -478,7 +479,7 @@ def ort_layers(trace, original=None, optimized=None):
     orig_ops = {}
     if original is not None and optimized is not None:
         groups, removed = ort_fusion_map(original, optimized)
-        opt_nodes = dict((n['name'], n) for n in optimized['nodes'])
+        opt_nodes = {n['name']: n for n in optimized['nodes']}
         for n in original['nodes']:  # a name shared with a Constant means the other node
             if orig_ops.get(n['name'], 'Constant') == 'Constant':
                 orig_ops[n['name']] = n['op']
@@ -582,7 +583,7 @@ def record_onnxruntime(model, device='cpu', runs=10, weights='random', cache_dir
 
 def record_tensorrt(model, device='gpu', runs=10, weights='random', cache_dir=None, log=None,
                     batch=None):
-    """``runs`` plain inferences (wall time) then ``TensorRTBackend.profile(runs)``."""
+    """Run ``runs`` plain inferences (wall time), then ``TensorRTBackend.profile(runs)``."""
     from trt_classifier.backends import create_backend
     runs = _check_runs(runs)
     backend = create_backend('tensorrt', model, weights=weights, device=device,
@@ -616,7 +617,7 @@ def _layer(name, op, kind, ms, sources, source_kinds, provider=None):
 
 
 def summarise(layers, wall_ms):
-    """The common fields computed from normalised layers and the profiled forward's wall time.
+    """Compute the common fields from normalised layers and the profiled forward's wall time.
 
     ``grouping[kind] = {'count', 'ms', 'share'}`` (share of the layer sum); ``idle_ms = wall_ms -
     layer_ms_sum`` (time in no reported layer: dispatch, gaps, profiler bookkeeping; negative only
@@ -649,14 +650,14 @@ def summarise(layers, wall_ms):
 
 
 def from_raw(raw):
-    """The normalised result of a ``record_*`` dict (what :func:`profile` returns)."""
+    """Return the normalised result of a ``record_*`` dict (what :func:`profile` returns)."""
     backend = raw['backend']
     extra = {}
     notes = []
     if backend == 'chainer':
         parsed = chainer_layers(raw)
         layers, wall = parsed['layers'], parsed['wall_ms']
-        notes.append('wall_ms is the mean hooked forward; the hook\'s own Python work counts as '
+        notes.append("wall_ms is the mean hooked forward; the hook's own Python work counts as "
                      'idle. wall_unprofiled_ms is without the hook.')
     elif backend == 'onnxruntime':
         trace = parse_ort_trace(raw['events'])
@@ -666,7 +667,7 @@ def from_raw(raw):
                      executed_per_run=trace['executed_per_run'])
         if raw.get('optimized') is None:
             notes.append('optimised graph unavailable: sources not resolved')
-        notes.append('wall_ms is the mean profiled model_run (ONNX Runtime\'s own span); '
+        notes.append("wall_ms is the mean profiled model_run (ONNX Runtime's own span); "
                      'wall_unprofiled_ms is session.run from Python after profiling ended.')
     elif backend == 'tensorrt':
         prof = raw['profile']
@@ -787,7 +788,7 @@ def _headline(result):
 
 
 def render_table(result, top=15):
-    """A text report of one profile: summary, per-kind grouping, fusions, slowest layers."""
+    """Return a text report of one profile: summary, per-kind grouping, fusions, top layers."""
     lines = [_headline(result)]
     lines.append('forward %s ms profiled (%s ms unprofiled); layers %s ms; idle %s ms (%s of the '
                  'forward); %d layers executed per forward, %d of them fused' % (
@@ -824,7 +825,7 @@ def render_table(result, top=15):
     lines.append('')
     lines.append('slowest %d layers:' % min(top, len(result['layers'])))
     rows = [('layer', 'op', 'kind', 'ms', 'share', 'sources')]
-    for layer in sorted(result['layers'], key=lambda l: -l['ms'])[:top]:
+    for layer in sorted(result['layers'], key=lambda item: -item['ms'])[:top]:
         sources = ' + '.join(layer['sources']) if layer['fused'] else ''
         rows.append((layer['name'], layer['op'], layer['kind'], _ms(layer['ms']),
                      _pct(layer['share']), sources))
@@ -836,7 +837,7 @@ def compare(results):
     """Side-by-side view of several backends' profiles of one model."""
     if not results:
         raise ClassifierError('compare needs at least one profile')
-    models = sorted(set(r['model'] for r in results))
+    models = sorted({r['model'] for r in results})
     if len(models) != 1:
         raise ClassifierError('compare shows one model at a time, got %s' % ', '.join(models))
     heads = ['%s (%s)' % (r['backend'], r['device']) for r in results]
@@ -913,10 +914,10 @@ def _plot(result, path, top=20):
     left.invert_yaxis()
     left.set_xlabel('ms per forward')
     left.set_title('by kind (forward %s ms)' % _ms(result['wall_ms']))
-    layers = sorted(result['layers'], key=lambda l: -l['ms'])[:top]
-    names = [('* ' if l['fused'] else '') + l['name'][-40:] for l in layers]
-    right.barh(range(len(layers)), [l['ms'] for l in layers],
-               color=[_COLOURS[l['kind']] for l in layers])
+    layers = sorted(result['layers'], key=lambda item: -item['ms'])[:top]
+    names = [('* ' if layer['fused'] else '') + layer['name'][-40:] for layer in layers]
+    right.barh(range(len(layers)), [layer['ms'] for layer in layers],
+               color=[_COLOURS[layer['kind']] for layer in layers])
     right.set_yticks(range(len(layers)))
     right.set_yticklabels(names, fontsize=7)
     right.invert_yaxis()

@@ -14,8 +14,9 @@ USE_CUDNN_VALUES = ('always', 'auto', 'never')
 
 
 class ChainerBackend(Backend):
-    """Options: ``use_cudnn`` ('auto' | 'always' | 'never'), ``autotune`` (bool),
-    ``static_graph`` (bool, default False).
+    """Options: ``use_cudnn``, ``autotune`` (bool), ``static_graph`` (bool, default False).
+
+    ``use_cudnn`` is 'auto' | 'always' | 'never'.
 
     ``static_graph`` runs the forward through ``chainer.static_graph`` (Chainer's experimental
     static subgraph optimisation): the first call runs define-by-run and records a schedule of
