@@ -53,8 +53,8 @@ def sizes_received(probe, timeout):
     ('reliable', plain_env),            # a reliable camera: no transport tuning needed
     ('sensor_data', large_frame_env),   # a best-effort camera: profile on both sides
 ])
-def test_camera_sized_frames_get_labels_with_default_parameters(procs, cache_dir, camera_qos,
-                                                                 env_factory):
+def test_camera_sized_frames_get_labels_with_default_parameters(
+        procs, cache_dir, camera_qos, env_factory):
     ns = '/cam_' + camera_qos
     env = env_factory()
     node = start(procs, 'trt_classifier.classifier_node', ns,

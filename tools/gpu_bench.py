@@ -522,13 +522,14 @@ def main(argv=None):
     parser.add_argument('--photo', default='chelsea.jpg', help='a file in %s' % SAMPLES_DIR)
     parser.add_argument('--cache-dir', default=None)
     parser.add_argument('--no-static-graph', dest='static_graph', action='store_false')
-    parser.add_argument('--skip-ort', nargs='*', default=[])
+    parser.add_argument('--skip-ort', nargs='*', default=[], metavar='MODEL',
+                        help='models to run without ONNX Runtime')
+    parser.add_argument('--skip-ort-reason', default='not requested')
     parser.add_argument('--overhead', action='store_true')
     parser.add_argument('--overhead-models', nargs='+', default=['resnet101', 'squeezenet1_1'])
     parser.add_argument('--overhead-iterations', type=int, default=50)
     parser.add_argument('--sections', nargs='+', default=['preprocess', 'models', 'overhead'])
     args = parser.parse_args(argv)
-    args.skip_ort_reason = 'not requested'
 
     from trt_classifier.gpu_preprocess import gpu_available
     have_gpu, gpu_reason = gpu_available()

@@ -61,8 +61,8 @@ extern "C" __global__ void trt_classifier_preprocess(
     }
     const int sy1 = min(sy + 1, src_h - 1);
     const int sx1 = min(sx + 1, src_w - 1);
-    const unsigned char* r0 = src + (size_t)sy * src_w * 3;
-    const unsigned char* r1 = src + (size_t)sy1 * src_w * 3;
+    const unsigned char* r0 = src + (long long)sy * src_w * 3;
+    const unsigned char* r1 = src + (long long)sy1 * src_w * 3;
     const int p0 = sx * 3;
     const int p1 = sx1 * 3;
     const int chans[3] = {c0, c1, c2};
@@ -74,7 +74,7 @@ extern "C" __global__ void trt_classifier_preprocess(
         const float top_row = (1.f - fx) * (float)r0[p0 + k] + fx * (float)r0[p1 + k];
         const float bottom_row = (1.f - fx) * (float)r1[p0 + k] + fx * (float)r1[p1 + k];
         const float v = (1.f - fy) * top_row + fy * bottom_row;
-        dst[(size_t)c * plane + idx] = v * mul[c] + add[c];
+        dst[(long long)c * plane + idx] = v * mul[c] + add[c];
     }
 }
 """

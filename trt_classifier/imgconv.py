@@ -44,6 +44,7 @@ _ENCODINGS = {
 }
 SUPPORTED_ENCODINGS = tuple(sorted(_ENCODINGS))
 MAX_PIXELS = 8192 * 8192
+MAX_ASPECT = 16
 
 
 class ImageError(ClassifierError, ValueError):
@@ -71,6 +72,9 @@ def image_msg_to_rgb(msg):
     if height * width > MAX_PIXELS:
         raise _field_error(msg, 'height*width', '= %d exceeds %d pixels' % (
             height * width, MAX_PIXELS))
+    if max(height, width) > MAX_ASPECT * min(height, width):
+        # no camera sends this; resizing it for a centre crop would take gigabytes
+        raise _field_error(msg, 'width/height', 'aspect ratio exceeds %d:1' % MAX_ASPECT)
     if channels == 2 and width % 2:
         raise _field_error(msg, 'width', '= %d must be even for %s' % (width, encoding))
     row_bytes = width * channels * depth
