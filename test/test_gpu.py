@@ -89,6 +89,17 @@ def test_gpu_preprocessing_rejects_bad_frames():
         pre(numpy.zeros((10, 10, 3), dtype=numpy.float32))
 
 
+def _need_chainer():
+    # Not pytest.importorskip('chainer'): Chainer 7.8.1 needs the NumPy patches of
+    # trt_classifier.compat first, and a failed bare import leaves a broken half-imported module.
+    from trt_classifier.backends import check_available
+    from trt_classifier.errors import BackendUnavailable
+    try:
+        check_available('chainer')
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+
+
 def _chainer_backend(model, device, cache_dir, **options):
     from trt_classifier.backends import create_backend
     return create_backend('chainer', model, weights='random', device=device,
@@ -97,7 +108,7 @@ def _chainer_backend(model, device, cache_dir, **options):
 
 @pytest.mark.parametrize('model', ['squeezenet1_1', 'efficientnet_lite0'])
 def test_chainer_gpu_matches_cpu(model, cache_dir):
-    pytest.importorskip('chainer')
+    _need_chainer()
     from trt_classifier.models import get_spec
     spec = get_spec(model)
     frame = _frame('photo')
@@ -120,7 +131,7 @@ def test_chainer_gpu_matches_cpu(model, cache_dir):
 
 @pytest.mark.parametrize('model', ['squeezenet1_1', 'resnet101'])
 def test_static_graph_matches_eager(model, cache_dir):
-    pytest.importorskip('chainer')
+    _need_chainer()
     static = _chainer_backend(model, 'gpu', cache_dir, static_graph=True)
     if getattr(static, 'static_graph', None) is not True:
         static.close()

@@ -372,38 +372,45 @@ def overhead_variant(chainer, cupy, model, variant, x, args, sync, spin_for, cyc
     out['idle_ms'] = out['wall_ms'] - out['gpu_busy_ms']
     if variant != 'static_graph':
         hook = make_event_hook(chainer, cupy)
-        per_label = collections.OrderedDict()
+        reps = 3
+        # label -> [count, host ms (normal pass), GPU busy ms (behind a spin)]
+        totals = collections.defaultdict(lambda: [0, 0.0, 0.0])
+        spin_host = []
         with hook:
-            # Normal mode: per-function spans include the GPU waiting for the host.
-            hook.reset()
-            sync()
-            forward()
-            sync()
-            normal = hook.timings()
-            out['functions'] = len(normal)
-            out['sum_function_spans_ms'] = sum(t[1] for t in normal)
-            out['sum_function_host_ms'] = sum(t[2] for t in normal)
-            # Behind a spin: per-function GPU busy time, no gaps.
-            totals = collections.defaultdict(lambda: [0, 0.0, 0.0])
-            reps = 3
             for _ in range(reps):
+                # Normal pass: host time per function; GPU spans include waiting for the host.
+                hook.reset()
+                sync()
+                forward()
+                sync()
+                normal = hook.timings()
+                for label, _gpu_ms, host_ms in normal:
+                    totals[label][0] += 1
+                    totals[label][1] += host_ms
+                # Behind a spin: per-function GPU busy time without gaps, valid only while the
+                # host never blocked (each function adds 2 event records to the launch queue:
+                # a full queue blocks the host until the spin ends, and the gaps come back).
                 hook.reset()
                 sync()
                 spin_for(int(spin_ms * cycles_per_ms))
+                t0 = time.perf_counter()
                 forward()
+                spin_host.append((time.perf_counter() - t0) * 1000.0)
                 sync()
-                for label, gpu_ms, host_ms in hook.timings():
-                    entry = totals[label]
-                    entry[0] += 1
-                    entry[1] += gpu_ms
-                    entry[2] += host_ms
-            for label, (count, gpu_ms, host_ms) in sorted(
-                    totals.items(), key=lambda item: -item[1][1]):
-                per_label[label] = collections.OrderedDict([
-                    ('count', count // reps), ('gpu_busy_ms', gpu_ms / reps),
-                    ('host_ms', host_ms / reps)])
+                for label, gpu_ms, _host_ms in hook.timings():
+                    totals[label][2] += gpu_ms
+        out['functions'] = len(normal)
+        out['sum_function_spans_ms'] = sum(t[1] for t in normal)
+        out['sum_function_host_ms'] = sum(t[2] for t in normal)
+        per_label = collections.OrderedDict()
+        for label, (count, host_ms, gpu_ms) in sorted(
+                totals.items(), key=lambda item: -item[1][1]):
+            per_label[label] = collections.OrderedDict([
+                ('count', count // reps), ('host_ms', host_ms / reps),
+                ('gpu_busy_ms', gpu_ms / reps)])
         out['per_function'] = per_label
         out['sum_function_busy_ms'] = sum(v['gpu_busy_ms'] for v in per_label.values())
+        out['per_function_busy_valid'] = max(spin_host) < 0.9 * spin_ms
         out['host_ms_per_function'] = out['issue_ms'] / max(1, out['functions'])
     log('overhead %-14s %-20s wall %7.2f ms issue %7.2f gpu-span %7.2f gpu-busy %7.2f%s '
         'functions %s' % (model, variant, out['wall_ms'], out['issue_ms'], out['gpu_span_ms'],
@@ -411,6 +418,35 @@ def overhead_variant(chainer, cupy, model, variant, x, args, sync, spin_for, cyc
                           out.get('functions', '-')))
     backend.close()
     return out
+
+
+def profile_forward(args, sync):
+    """Run one eager forward per model inside ``cupyx.profiler.profile()`` (for Nsight Compute).
+
+    Under ``ncu --profile-from-start off`` only the kernels of that forward are profiled, after
+    3 unprofiled warm-up forwards: their number and durations are the forward's kernel work.
+    E.g. ``ncu --profile-from-start off --metrics gpu__time_duration.sum --csv --page raw
+    --log-file kernels.csv python3 tools/gpu_bench.py --sections profile_forward
+    --overhead-models resnet101`` (``--log-file`` receives the CSV report).
+    """
+    import cupyx.profiler
+    from trt_classifier.compat import import_chainer
+    chainer = import_chainer()
+    from trt_classifier.gpu_preprocess import GpuPreprocessor
+    for model in args.overhead_models:
+        x = GpuPreprocessor.for_model(get_spec(model))(load_photo(args.photo))
+        backend = backend_registry.create_backend(
+            'chainer', model, weights='random', device='gpu', cache_dir=args.cache_dir)
+        backend.load()
+        with chainer.using_config('train', False), chainer.no_backprop_mode():
+            for _ in range(3):
+                backend.model.forward(x)
+            sync()
+            with cupyx.profiler.profile():
+                backend.model.forward(x)
+                sync()
+        backend.close()
+        log('profiled one forward of', model)
 
 
 def prepare_onnx(args):
@@ -528,7 +564,10 @@ def main(argv=None):
     parser.add_argument('--overhead', action='store_true')
     parser.add_argument('--overhead-models', nargs='+', default=['resnet101', 'squeezenet1_1'])
     parser.add_argument('--overhead-iterations', type=int, default=50)
-    parser.add_argument('--sections', nargs='+', default=['preprocess', 'models', 'overhead'])
+    parser.add_argument('--sections', nargs='+', default=['preprocess', 'models', 'overhead'],
+                        help='preprocess, models, overhead; or profile_forward alone (one '
+                        'eager forward per --overhead-models inside cupyx.profiler.profile(), '
+                        'for ncu --profile-from-start off)')
     args = parser.parse_args(argv)
 
     from trt_classifier.gpu_preprocess import gpu_available
@@ -559,6 +598,9 @@ def main(argv=None):
         with open(json_path, 'w') as f:
             json.dump(result, f, indent=1)
 
+    if args.sections == ['profile_forward']:
+        profile_forward(args, sync)
+        return 0
     if 'preprocess' in args.sections:
         result['preprocess'] = bench_preprocess(args, sync, have_gpu)
         save()
