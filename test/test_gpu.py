@@ -15,6 +15,7 @@ import cv2
 import numpy
 import pytest
 
+from trt_classifier.agreement import relative_l2
 from trt_classifier.models import CAFFE_BGR_MEAN, CAFFE_STD, IMAGENET_MEAN, IMAGENET_STD
 from trt_classifier.preprocess import Preprocessor
 
@@ -42,12 +43,6 @@ def _frame(kind):
     width, height = (int(v) for v in kind.split('x'))
     return numpy.random.RandomState(width + height).randint(
         0, 256, (height, width, 3)).astype(numpy.uint8)
-
-
-def _rel_l2(a, b):
-    a = numpy.asarray(a, dtype=numpy.float64)
-    b = numpy.asarray(b, dtype=numpy.float64)
-    return numpy.linalg.norm(a - b) / numpy.linalg.norm(b)
 
 
 @pytest.mark.parametrize('order', ['rgb', 'bgr'])
@@ -119,11 +114,11 @@ def test_chainer_gpu_matches_cpu(model, cache_dir):
         want = cpu.infer(batch)
         got = gpu.infer(batch)
         assert isinstance(got, numpy.ndarray) and got.shape == want.shape == (1, 1000)
-        assert _rel_l2(got, want) < 1e-4
+        assert relative_l2(got, want) < 1e-4
         # The whole GPU path: GpuPreprocessor's CuPy batch straight into the GPU backend.
         gpu_batch = GpuPreprocessor.for_model(spec)(frame)
         on_gpu = gpu.infer(gpu_batch)
-        assert _rel_l2(on_gpu, cpu.infer(cupy.asnumpy(gpu_batch))) < 1e-4
+        assert relative_l2(on_gpu, cpu.infer(cupy.asnumpy(gpu_batch))) < 1e-4
     finally:
         cpu.close()
         gpu.close()
@@ -143,7 +138,7 @@ def test_static_graph_matches_eager(model, cache_dir):
                 (1, 3, 224, 224)).astype(numpy.float32)
             want = eager.infer(batch)
             got = static.infer(cupy.asarray(batch))
-            assert _rel_l2(got, want) < 1e-5, seed
+            assert relative_l2(got, want) < 1e-5, seed
     finally:
         static.close()
         eager.close()
@@ -160,3 +155,29 @@ def test_pycuda_plumbing():
     assert proc.returncode == 0, out + proc.stderr.decode('utf-8', 'replace')[-4000:]
     summary = json.loads(out)
     assert summary['ok'] and not summary['failures'], summary
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_node_end_to_end_on_gpu(cache_dir):
+    """classifier_node with device:=gpu over real DDS: GPU preprocessing + Chainer on CuPy."""
+    from trt_classifier.imgconv import rgb_to_image_msg
+    from trt_classifier.procs import NodeProcess, ros_args
+    from trt_classifier.testing import Probe
+    node = NodeProcess('trt_classifier.classifier_node', ros_args('/gpu', {
+        'backend': 'chainer', 'model': 'squeezenet1_1', 'weights': 'random', 'device': 'gpu',
+        'cache_dir': cache_dir}))
+    probe = Probe('/gpu')
+    try:
+        assert probe.wait_subscribed(60), node.output()
+        results = [probe.classify(rgb_to_image_msg(_frame(kind), 'rgb8'), timeout=120)
+                   for kind in ('photo', '640x480', '1280x720')]
+        probe.spin(1.5)
+        diag = probe.diagnostic_values()
+    finally:
+        probe.close()
+        node.cleanup()
+    assert all(r is not None for r in results), node.output()
+    assert {r['device'] for r in results} == {'gpu:0'}
+    assert diag.get('preprocess_on') == 'gpu:0', diag
+    assert all(r['inference_ms'] > 0 for r in results)
