@@ -25,27 +25,10 @@ import pytest
 from trt_classifier import cuda_plumbing
 from trt_classifier.backends import check_available, create_backend
 from trt_classifier.errors import BackendUnavailable, ClassifierError
+from trt_classifier.testing import RecordingLog
 
 TRT_REASON = ("tensorrt is not importable here: it cannot be installed on this project's "
               'machines; runs on Jetson/x86 with TensorRT')
-
-
-class RecordingLog(object):
-
-    def __init__(self):
-        self.infos = []
-        self.warnings = []
-
-    def info(self, msg):
-        self.infos.append(msg)
-
-    def warning(self, msg):
-        self.warnings.append(msg)
-
-    def error(self, msg):
-        self.warnings.append(msg)
-
-    debug = info
 
 
 def _importable(name):

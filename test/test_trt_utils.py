@@ -12,6 +12,7 @@ import pytest
 
 from trt_classifier import trt_utils
 from trt_classifier.errors import ClassifierError
+from trt_classifier.testing import RecordingLog
 
 ONNX_SHA = 'ab' * 32
 KEY_ARGS = (ONNX_SHA, '8.2.1.8', 'NVIDIA Tegra X1', (5, 3), 'fp16', 256 << 20, (1, 3, 224, 224))
@@ -32,19 +33,6 @@ class Enum(object):
 
     def __hash__(self):
         return hash(self.name)
-
-
-class RecordingLog(object):
-
-    def __init__(self):
-        self.infos = []
-        self.warnings = []
-
-    def info(self, msg):
-        self.infos.append(msg)
-
-    def warning(self, msg):
-        self.warnings.append(msg)
 
 
 # -- versions and API generations ------------------------------------------------------------

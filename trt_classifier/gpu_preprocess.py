@@ -16,7 +16,7 @@ this path keeps the interpolated values in float32. The two agree to about one g
 import numpy
 
 from trt_classifier.errors import ClassifierError
-from trt_classifier.preprocess import CROP_RATIO, RESIZE_POLICIES
+from trt_classifier.preprocess import CROP_RATIO, normalisation, RESIZE_POLICIES
 
 KERNEL_NAME = 'trt_classifier_preprocess'
 KERNEL_SOURCE = r"""
@@ -151,24 +151,9 @@ class GpuPreprocessor(object):
 
     def __init__(self, size=224, resize='center_crop', mean=(0.485, 0.456, 0.406),
                  std=(0.229, 0.224, 0.225), channel_order='rgb'):
-        if len(mean) != 3 or len(std) != 3:
-            raise ClassifierError('mean and std must have 3 values, got %d and %d' % (
-                len(mean), len(std)))
-        if min(std) <= 0:
-            raise ClassifierError('std values must be > 0, got %s' % (list(std),))
-        if resize not in RESIZE_POLICIES:
-            raise ClassifierError('resize must be one of %s, not %r' % (
-                ', '.join(RESIZE_POLICIES), resize))
-        if channel_order not in ('rgb', 'bgr'):
-            raise ClassifierError('channel_order must be rgb or bgr, not %r' % (channel_order,))
-        self.size = int(size)
-        self.resize = resize
-        self.channel_order = channel_order
-        std = numpy.asarray(std, dtype=numpy.float32)
-        mean = numpy.asarray(mean, dtype=numpy.float32)
+        self.size, self.resize, self.channel_order = int(size), resize, channel_order
         # Per output channel, exactly the CPU class's float32 scale and offset.
-        self.scale = (1.0 / (255.0 * std)).astype(numpy.float32)
-        self.offset = (-mean / std).astype(numpy.float32)
+        self.scale, self.offset = normalisation(resize, mean, std, channel_order)
         # Output channel c reads input (RGB) channel source_channels[c].
         self.source_channels = (0, 1, 2) if channel_order == 'rgb' else (2, 1, 0)
         self.cupy = _import_cupy()

@@ -33,29 +33,36 @@ def resize_rgb(rgb, size, policy):
     return resized[top:top + size, left:left + size]
 
 
+def normalisation(resize, mean, std, channel_order):
+    """Validate the arguments; return float32 ``(scale, offset)`` per output channel.
+
+    mean/std are in the model's channel order and ``(x/255 - mean)/std == x*scale + offset``.
+    Shared with the GPU preprocessor so both compute the same thing.
+    """
+    if len(mean) != 3 or len(std) != 3:
+        raise ClassifierError('mean and std must have 3 values, got %d and %d' % (
+            len(mean), len(std)))
+    if min(std) <= 0:
+        raise ClassifierError('std values must be > 0, got %s' % (list(std),))
+    if resize not in RESIZE_POLICIES:
+        raise ClassifierError('resize must be one of %s, not %r' % (
+            ', '.join(RESIZE_POLICIES), resize))
+    if channel_order not in ('rgb', 'bgr'):
+        raise ClassifierError('channel_order must be rgb or bgr, not %r' % (channel_order,))
+    std = numpy.asarray(std, dtype=numpy.float32)
+    mean = numpy.asarray(mean, dtype=numpy.float32)
+    return (1.0 / (255.0 * std)).astype(numpy.float32), (-mean / std).astype(numpy.float32)
+
+
 class Preprocessor(object):
     """Turn RGB uint8 frames into the model's input: resize, channel order, (x/255 - mean)/std."""
 
     def __init__(self, size=224, resize='center_crop', mean=(0.485, 0.456, 0.406),
                  std=(0.229, 0.224, 0.225), channel_order='rgb'):
-        if len(mean) != 3 or len(std) != 3:
-            raise ClassifierError('mean and std must have 3 values, got %d and %d' % (
-                len(mean), len(std)))
-        if min(std) <= 0:
-            raise ClassifierError('std values must be > 0, got %s' % (list(std),))
-        if resize not in RESIZE_POLICIES:
-            raise ClassifierError('resize must be one of %s, not %r' % (
-                ', '.join(RESIZE_POLICIES), resize))
-        if channel_order not in ('rgb', 'bgr'):
-            raise ClassifierError('channel_order must be rgb or bgr, not %r' % (channel_order,))
-        self.size = int(size)
-        self.resize = resize
-        self.channel_order = channel_order
-        std = numpy.asarray(std, dtype=numpy.float32)
-        mean = numpy.asarray(mean, dtype=numpy.float32)
-        # mean/std are in the model's channel order; (x/255 - mean)/std == x*scale + offset
-        self.scale = (1.0 / (255.0 * std)).reshape(3, 1, 1).astype(numpy.float32)
-        self.offset = (-mean / std).reshape(3, 1, 1).astype(numpy.float32)
+        self.size, self.resize, self.channel_order = int(size), resize, channel_order
+        scale, offset = normalisation(resize, mean, std, channel_order)
+        self.scale = scale.reshape(3, 1, 1)
+        self.offset = offset.reshape(3, 1, 1)
 
     @classmethod
     def for_model(cls, spec, resize=None, mean=None, std=None, size=None):

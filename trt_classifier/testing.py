@@ -17,6 +17,23 @@ from trt_classifier.imgconv import rgb_to_image_msg
 _FRAME_IDS = itertools.count()
 
 
+class RecordingLog(object):
+    """A logger stand-in that keeps what it was told (info/debug and warning/error)."""
+
+    def __init__(self):
+        self.infos = []
+        self.warnings = []
+
+    def info(self, msg):
+        self.infos.append(msg)
+
+    def warning(self, msg):
+        self.warnings.append(msg)
+
+    error = warning
+    debug = info
+
+
 class Probe(object):
     """An independent client node in its own rclpy context."""
 
