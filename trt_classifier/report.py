@@ -279,6 +279,6 @@ def compare(results, names):
             cells.append('%.2f' % run[0]['stats']['inference_ms']['mean_ms']
                          if run and run[0]['samples'] else '-')
         rows.append(cells)
-    machines = ['%s (%s)' % (n, r['environment'].get('cpu')) for n, r in zip(names, results)]
-    return _table(['model', 'backend'] + names, rows) + '\n\n' + '\n'.join(
-        '%s: %s' % (n, m) for n, m in zip(names, machines))
+    machines = ['%s: %s, %s (%s)' % (n, r['environment'].get('host'), r['environment'].get('cpu'),
+                                     r.get('created')) for n, r in zip(names, results)]
+    return _table(['model', 'backend'] + names, rows) + '\n\n' + '\n'.join(machines)

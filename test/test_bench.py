@@ -1,0 +1,108 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The benchmark: report maths on known samples, and a real run over ROS 2 processes."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from trt_classifier import report
+from trt_classifier.cli import main as cli_main
+
+
+def _result(model, backend, frame, inference, roundtrip, top1):
+    return {'index': top1, 'label': 'l%d' % top1, 'score': 0.5, 'inference_ms': inference,
+            'preprocess_ms': 1.0, 'total_ms': inference + 1.0, 'frame_id': str(frame)}
+
+
+def make_report():
+    runs = []
+    for backend, ms, top1s in (('chainer', [10.0, 20.0, 30.0], [1, 2, 3]),
+                               ('onnxruntime', [2.0, 4.0, 6.0], [1, 2, 4]),
+                               ('null', [0.0, 0.0, 0.0], [0, 0, 0])):
+        run = report.Run('squeezenet1_1', backend)
+        for frame, (value, top1) in enumerate(zip(ms, top1s)):
+            run.add(frame, _result('squeezenet1_1', backend, frame, value, value + 1.5, top1),
+                    value + 1.5)
+        runs.append(run)
+    runs.append(report.Run('squeezenet1_1', 'tensorrt', error='unavailable: no tensorrt'))
+    return report.build(runs, {'iterations': 3, 'warmup': 1, 'precision': 'fp32'},
+                        {'cpu': 'test cpu', 'host': 'h', 'versions': {}})
+
+
+def test_statistics_speedup_and_agreement_on_known_samples():
+    result = make_report()
+    chainer = result['runs'][0]['stats']
+    assert chainer['inference_ms']['mean_ms'] == 20.0
+    assert chainer['inference_ms']['median_ms'] == 20.0
+    assert chainer['inference_ms']['min_ms'] == 10.0 and chainer['inference_ms']['max_ms'] == 30.0
+    assert chainer['inference_ms']['fps'] == 50.0
+    assert abs(chainer['overhead_ms']['mean_ms'] - 1.5) < 1e-9
+    assert result['top1_agreement_vs_chainer'] == {'squeezenet1_1/onnxruntime': 2.0 / 3.0}
+    table = report.study_table(result)
+    lines = table.splitlines()
+    assert lines[0].split('|')[1:-1] == [' Model         ', ' Chainer  ', ' TensorRT ',
+                                         ' ONNX Runtime ', ' Speedup vs Chainer ']
+    assert '| squeezenet1_1 | 20.00 ms | n/a      | 4.00 ms      | ONNX Runtime 5.00x |' in table
+    text = report.render(result)
+    assert 'tensorrt: unavailable: no tensorrt' in text
+    assert '67%' in report.stats_table(result)
+
+
+def test_save_load_and_compare(tmp_path):
+    result = make_report()
+    paths = report.save(result, str(tmp_path))
+    assert [os.path.basename(p) for p in paths] == ['bench.json', 'bench.csv', 'bench.png']
+    loaded = report.load(paths[0])
+    assert loaded['runs'][1]['backend'] == 'onnxruntime'
+    text = report.compare([loaded, loaded], ['a', 'b'])
+    assert '| squeezenet1_1 | onnxruntime | 4.00  | 4.00  |' in text
+    bad = tmp_path / 'other.json'
+    bad.write_text('{"schema": "something else"}')
+    with pytest.raises(ValueError, match='not a trt_classifier benchmark result'):
+        report.load(str(bad))
+
+
+def test_cli_report_and_models(tmp_path, capsys):
+    paths = report.save(make_report(), str(tmp_path))
+    assert cli_main(['report', paths[0]]) == 0
+    assert 'Speedup vs Chainer' in capsys.readouterr().out
+    assert cli_main(['models']) == 0
+    out = capsys.readouterr().out
+    assert 'efficientnet_lite0' in out and '138,357,544' in out
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(600)
+def test_bench_end_to_end_over_ros(tmp_path, cache_dir):
+    """make bench's runner: real classifier nodes per backend, closed loop, files written."""
+    out_dir = tmp_path / 'results'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'bench',
+         '--backends', 'chainer,onnxruntime,tensorrt,null', '--models', 'squeezenet1_1',
+         '--iterations', '5', '--output-dir', str(out_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=540)
+    log = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, log
+    assert 'Speedup vs Chainer' in log and 'ONNX Runtime' in log
+    assert 'tensorrt: unavailable' in log
+    files = glob.glob(str(out_dir / '*' / 'bench.*'))
+    assert sorted(os.path.basename(f) for f in files) == ['bench.csv', 'bench.json', 'bench.png']
+    with open([f for f in files if f.endswith('.json')][0]) as f:
+        result = json.load(f)
+    assert result['schema'] == report.SCHEMA
+    assert result['protocol']['iterations'] == 5 and result['protocol']['warmup'] == 1
+    by_backend = {r['backend']: r for r in result['runs']}
+    assert set(by_backend) == {'chainer', 'onnxruntime', 'tensorrt', 'null'}
+    for name in ('chainer', 'onnxruntime', 'null'):
+        run = by_backend[name]
+        assert len(run['samples']) == 5, run['error']
+        assert all(s['roundtrip_ms'] >= s['inference_ms'] > 0 for s in run['samples'])
+    assert by_backend['tensorrt']['error'].startswith('unavailable')
+    # same random weights (seed 0) on both backends: the same class for every frame
+    assert result['top1_agreement_vs_chainer']['squeezenet1_1/onnxruntime'] == 1.0
+    assert result['environment']['versions']['chainer'] == '7.8.1'
