@@ -79,7 +79,7 @@ def test_cli_report_and_models(tmp_path, capsys):
 @pytest.mark.ros
 @pytest.mark.timeout(600)
 def test_bench_end_to_end_over_ros(tmp_path, cache_dir):
-    """make bench's runner: real classifier nodes per backend, closed loop, files written."""
+    """Run make bench's runner: real classifier nodes per backend, closed loop, files."""
     out_dir = tmp_path / 'results'
     proc = subprocess.run(
         [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'bench',
