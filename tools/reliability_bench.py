@@ -80,7 +80,6 @@ def soak(args):
                 if i in (1000, args.frames) or i % 2000 == 0:
                     probe.spin(1.1)  # let a diagnostics message arrive
                     rss[i] = float(probe.diagnostic_values()['rss_mb'])
-                    probe.topics['result'][:] = []
                     sys.stderr.write('%s frame %d rss %.1f MB\n' % (backend, i, rss[i]))
             elapsed = time.monotonic() - start
         finally:

@@ -52,6 +52,7 @@ class Probe(object):
                             ('latency/total_ms', Float64), ('latency/age_ms', Float64)):
             self.topics[topic] = []
             self.node.create_subscription(kind, topic, self._store(topic), 10)
+        self._parsed = []
         self.diagnostics = []
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append,
                                       10)
@@ -76,7 +77,12 @@ class Probe(object):
         return self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, timeout)
 
     def results(self):
-        return [json.loads(r) for r in self.topics['result']]
+        """Return the parsed ``result`` messages (each is parsed once)."""
+        raw = self.topics['result']
+        if len(raw) < len(self._parsed):  # the caller cleared the list
+            self._parsed = []
+        self._parsed.extend(json.loads(r) for r in raw[len(self._parsed):])
+        return self._parsed
 
     def publish_rgb(self, rgb, encoding='rgb8', frame_id='probe'):
         self.image_pub.publish(rgb_to_image_msg(
@@ -99,7 +105,7 @@ class Probe(object):
         holder = []
 
         def match():
-            for r in self.results():
+            for r in reversed(self.results()):
                 if r['frame_id'] == frame_id:
                     holder.append(r)
                     return True
