@@ -7,6 +7,7 @@ import os
 import signal
 import time
 
+import cv2
 import numpy
 import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -105,20 +106,55 @@ def test_malformed_frames_are_reported_and_the_next_frame_served(start_node, pro
     assert "encoding '32FC1' is not supported" in log
 
 
-def test_independent_client_on_default_topics(start_node, probe_factory):
-    """A client that knows only /image, /label and /latency/* (default parameters)."""
+def test_independent_client_on_default_topics(start_node):
+    """A plain rclpy client that knows only /image, /label and /latency/* (default parameters).
+
+    Nothing from trt_classifier is used on the client side: the message is built by hand.
+    """
+    import rclpy
+    from std_msgs.msg import Float64, String
     node = start_node('')
-    probe = probe_factory('')
+    bgr = cv2.imread(os.path.join(samples_dir(), 'chelsea.jpg'))
+    image = Image(height=bgr.shape[0], width=bgr.shape[1], encoding='bgr8',
+                  step=bgr.shape[1] * 3)
+    image.data = array.array('B', bgr.tobytes())
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    client = rclpy.create_node('independent_client', context=context)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(client)
+    labels, latencies = [], []
+    client.create_subscription(String, '/label', lambda m: labels.append(m.data), 10)
+    client.create_subscription(Float64, '/latency/inference_ms',
+                               lambda m: latencies.append(m.data), 10)
+    pub = client.create_publisher(Image, '/image', 10)
+    try:
+        deadline = time.monotonic() + 180
+        while not (labels and latencies) and time.monotonic() < deadline:
+            pub.publish(image)
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                executor.spin_once(timeout_sec=0.05)
+    finally:
+        client.destroy_node()
+        executor.shutdown()
+        rclpy.try_shutdown(context=context)
+    assert labels and latencies, node.output()
+    assert latencies[-1] > 0
+    assert labels[-1] in ('tabby', 'tiger cat', 'Egyptian cat'), labels
+
+
+def test_pretrained_default_model_on_real_photos(start_node, probe_factory):
+    """EfficientNet-Lite0 with its ImageNet weights, through the node: cat and coffee."""
+    node = start_node('/photos')
+    probe = probe_factory('/photos')
     assert probe.wait_subscribed(60), node.output()
-    start = time.monotonic()
-    while not probe.topics['label'] and time.monotonic() - start < 180:
-        probe.publish_rgb(photo())
-        probe.spin(1.0)
-    assert probe.topics['label'], node.output()
-    assert probe.wait_for(lambda: probe.topics['latency/inference_ms'], 5)
-    assert probe.topics['latency/inference_ms'][-1] > 0
-    assert probe.topics['label'][-1] in ('tabby', 'tiger cat', 'Egyptian cat', 'Persian cat',
-                                         'lynx'), probe.topics['label']
+    cat = probe.classify(rgb_to_image_msg(photo('chelsea'), 'rgb8'), timeout=180)
+    coffee = probe.classify(rgb_to_image_msg(photo('coffee'), 'rgb8'), timeout=60)
+    assert cat is not None and coffee is not None, node.output()
+    assert cat['model'] == 'efficientnet_lite0' and cat['weights'] == 'pretrained'
+    assert 281 <= cat['index'] <= 285, cat['top_k']
+    assert {i for i, _name, _p in coffee['top_k']} & {504, 967, 968, 969}, coffee['top_k']
 
 
 @pytest.mark.parametrize('params,expected', [
