@@ -19,7 +19,7 @@ import time
 from trt_classifier import env_info
 from trt_classifier.frames import read_rgb, samples_dir
 from trt_classifier.imgconv import rgb_to_image_msg
-from trt_classifier.procs import NodeProcess, ros_args
+from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 from trt_classifier.stats import summarize
 from trt_classifier.testing import Probe
 
@@ -27,7 +27,7 @@ from trt_classifier.testing import Probe
 def overload(args):
     ns = '/overload'
     # One BLAS thread for the model leaves the second core to the camera process.
-    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1')
+    env = dict(large_frame_env(), OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1')
     node = NodeProcess('trt_classifier.classifier_node', ros_args(ns, {
         'backend': 'chainer', 'model': args.model, 'weights': 'random'}), env=env)
     camera = None
@@ -38,7 +38,7 @@ def overload(args):
                        timeout=300)  # loaded and warm
         probe.topics['latency/age_ms'][:] = []
         camera = NodeProcess('trt_classifier.image_source', ros_args(ns, {
-            'rate_hz': args.rate_hz, 'width': 640, 'height': 480}))
+            'rate_hz': args.rate_hz, 'width': 640, 'height': 480}), env=large_frame_env())
         start = time.monotonic()
         probe.spin(args.seconds)
         elapsed = time.monotonic() - start

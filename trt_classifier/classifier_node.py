@@ -31,7 +31,7 @@ from trt_classifier.stats import Window
 
 # Parameters whose change needs a new backend: applied by the worker between two frames.
 RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
-                 'autotune', 'workspace_mb', 'static_graph')
+                 'autotune', 'workspace_mb', 'static_graph', 'input_size')
 
 PARAMS = [
     # name, default, description
@@ -63,8 +63,37 @@ PARAMS = [
 ]
 
 
+DEFAULTS = {name: default for name, default, _text in PARAMS}
+
+
+def type_error(name, value):
+    """Check the type as Galactic+ would (Foxy types dynamically); an int passes for a float."""
+    expected = type(DEFAULTS[name])
+    if expected is list:
+        ok = isinstance(value, (list, tuple)) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    elif expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, expected)
+    if ok:
+        return ''
+    return '%s must be a %s (like %r), not %r' % (
+        name, 'list of numbers' if expected is list else expected.__name__, DEFAULTS[name], value)
+
+
+def as_list(value):
+    """Arrays arrive as list or array.array; anything else is left for validate() to reject."""
+    return value if isinstance(value, (str, bytes)) or value is None else list(value)
+
+
 def validate(name, value):
     """Return '' if ``value`` is acceptable for parameter ``name``, else the reason."""
+    wrong_type = type_error(name, value)
+    if wrong_type:
+        return wrong_type
     choices = {
         'backend': backends.backend_names(), 'model': sorted(models.MODELS),
         'precision': ['fp16', 'fp32'], 'resize': ['model'] + list(RESIZE_POLICIES),
@@ -175,6 +204,7 @@ class ClassifierNode(Node):
         self.counts = {'received': 0, 'done': 0, 'rejected': 0, 'failed': 0}
         self.window = Window(100)
         self.backend = None
+        self.serving_config = None  # the Config the backend was loaded with
         self.backend_error = ''
         self.state = 'loading'
         self.pending_reload = True
@@ -198,7 +228,7 @@ class ClassifierNode(Node):
         values = {}
         for name, default, _text in PARAMS:
             value = self.get_parameter(name).value
-            values[name] = list(value) if isinstance(default, list) else value
+            values[name] = as_list(value) if isinstance(default, list) else value
         return values
 
     def _on_set_parameters(self, params):
@@ -206,7 +236,7 @@ class ClassifierNode(Node):
         for param in params:
             if param.name not in values:
                 continue
-            value = list(param.value) if isinstance(values[param.name], list) else param.value
+            value = as_list(param.value) if isinstance(values[param.name], list) else param.value
             reason = validate(param.name, value)
             if reason:
                 return SetParametersResult(successful=False, reason=reason)
@@ -219,18 +249,25 @@ class ClassifierNode(Node):
             config = Config(values)
         except ClassifierError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        reload = any(values[n] != self.config[n] for n in RELOAD_PARAMS)
         qos_changed = any(values[n] != self.config[n] for n in ('image_qos', 'qos_depth'))
+        changed = any(values[n] != self.config[n] for n in RELOAD_PARAMS)
+        retry = self.backend_error and any(p.name in RELOAD_PARAMS for p in params)
         self.config = config
-        if reload:
+        if self._needs_reload() and (changed or retry):
             self.pending_reload = True
         if qos_changed:
             self._update_subscription(force=True)
         return SetParametersResult(successful=True)
 
     # --- subscription and QoS ---------------------------------------------------------------
+    def _image_topic(self):
+        # the subscription knows its remapped name on every distro (resolve_topic_name: Galactic+)
+        if self.subscription is not None and hasattr(self.subscription, 'topic_name'):
+            return self.subscription.topic_name
+        return rosutil.resolve_topic(self, 'image')
+
     def _image_publishers(self):
-        topic = rosutil.resolve_topic(self, 'image')
+        topic = self._image_topic()
         return [(info.node_name, rosutil.reliability_name(info.qos_profile))
                 for info in self.get_publishers_info_by_topic(topic)]
 
@@ -250,7 +287,7 @@ class ClassifierNode(Node):
         self.subscribed_at = time.monotonic()
         self.silence_reported = False
         self.get_logger().info('subscribing %s %s, depth %d: %s' % (
-            rosutil.resolve_topic(self, 'image'), reliability.replace('_', ' '),
+            self._image_topic(), reliability.replace('_', ' '),
             self.config['qos_depth'], reason))
 
     def _on_image(self, msg):
@@ -259,16 +296,22 @@ class ClassifierNode(Node):
         self.slot.put((msg, time.perf_counter()))
 
     # --- worker -------------------------------------------------------------------------------
+    def _needs_reload(self):
+        """Tell whether the requested configuration differs from the one being served."""
+        serving = self.serving_config
+        return serving is None or any(
+            self.config[n] != serving[n] for n in RELOAD_PARAMS)
+
     def _work(self):
         while not self.closing:
-            if self.pending_reload:
-                self._reload()
-            item = self.slot.get(timeout=0.2)
-            if item is None:
-                continue
-            if self.pending_reload:
-                self._reload()
             try:
+                if self.pending_reload:
+                    self._reload()
+                item = self.slot.get(timeout=0.2)
+                if item is None:
+                    continue
+                if self.pending_reload:
+                    self._reload()
                 self._process(*item)
             except Exception as exc:  # the worker must survive anything a frame causes
                 self.counts['failed'] += 1
@@ -276,48 +319,61 @@ class ClassifierNode(Node):
                                         throttle_duration_sec=5.0)
 
     def _reload(self):
+        """Load the requested backend; swap (config, backend) together so no frame mixes them."""
         self.pending_reload = False
         config = self.config
-        old = self.backend
         self.state = 'loading'
         self.get_logger().info('loading backend %s, model %s (%s weights) on %s' % (
             config['backend'], config['model'], config['weights'], config['device']))
         try:
-            weights = config['weights']
-            if weights == 'auto':
-                weights = ('pretrained' if models.pretrained_available(
-                    config['model'], config['cache_dir'] or None) else 'random')
-            if weights == 'random' and config['backend'] != 'null':
-                self.get_logger().warning(
-                    'model %s runs with random weights: latencies are real, labels are '
-                    'meaningless' % config['model'])
-            backend = backends.create_backend(
-                config['backend'], config['model'], weights=weights, device=config['device'],
-                cache_dir=config['cache_dir'] or None, precision=config['precision'],
-                log=self.get_logger(), options={
-                    'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
-                    'static_graph': config['static_graph'],
-                    'workspace_mb': config['workspace_mb'], 'input_size': config['input_size']})
+            backend = self._create_backend(config)
             backend.load()
         except Exception as exc:  # keep serving with the old backend, say why
-            self.backend_error = '%s: %s' % (type(exc).__name__, exc)
-            self.get_logger().error('cannot load backend %s / model %s: %s' % (
-                config['backend'], config['model'], self.backend_error))
-            if old is None:  # nothing to serve with: a start-up failure ends the node
+            self.backend_error = 'requested %s/%s: %s: %s' % (
+                config['backend'], config['model'], type(exc).__name__, exc)
+            self.get_logger().error('cannot load %s' % self.backend_error)
+            if self.backend is None:  # nothing to serve with: a start-up failure ends the node
                 self.state, self.finished, self.exit_code = 'error', True, 2
             else:
-                self.state = 'ready'
+                self.state = 'degraded'
             return
-        self.backend, self.backend_error, self.state = backend, '', 'ready'
+        if self.closing:  # shut down while loading: don't leak what was just loaded
+            backend.close()
+            return
+        old = self.backend
+        self.serving_config, self.backend = config, backend
+        self.backend_error, self.state = '', 'ready'
         if old is not None:
-            old.close()
+            try:
+                old.close()
+            except Exception as exc:  # a failing release must not stop serving
+                self.get_logger().warning('releasing the previous backend failed: %s' % exc)
         self.get_logger().info('ready: %s' % json.dumps(backend.describe()))
 
+    def _create_backend(self, config):
+        weights = config['weights']
+        if weights == 'auto':
+            weights = ('pretrained' if models.pretrained_available(
+                config['model'], config['cache_dir'] or None) else 'random')
+        if weights == 'random' and config['backend'] != 'null':
+            self.get_logger().warning(
+                'model %s runs with random weights: latencies are real, labels are '
+                'meaningless' % config['model'])
+        return backends.create_backend(
+            config['backend'], config['model'], weights=weights, device=config['device'],
+            cache_dir=os.path.expanduser(config['cache_dir']) or None,
+            precision=config['precision'], log=self.get_logger(), options={
+                'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
+                'static_graph': config['static_graph'],
+                'workspace_mb': config['workspace_mb'], 'input_size': config['input_size']})
+
     def _process(self, msg, received):
-        config, backend = self.config, self.backend
+        backend, config = self.backend, self.config
         if backend is None:
             self.counts['failed'] += 1
             return
+        if self._needs_reload():  # a reload is pending or failed: preprocess for what serves
+            config = self.serving_config
         start = time.perf_counter()
         try:
             rgb = image_msg_to_rgb(msg)
@@ -331,7 +387,6 @@ class ClassifierNode(Node):
         best = top_k(logits, config.top_k)
         inference_ms = backend.last_inference_ms
         self.window.add(inference_ms)
-        self.counts['done'] += 1
         stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
         now_ns = self.get_clock().now().nanoseconds
         age_ms = (now_ns - stamp_ns) / 1e6 if stamp_ns else float('nan')
@@ -351,6 +406,7 @@ class ClassifierNode(Node):
             'precision': backend.precision, 'weights': backend.weights,
             'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
             'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None})))
+        self.counts['done'] += 1
 
     # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------
     def _on_timer(self):
@@ -392,10 +448,15 @@ class ClassifierNode(Node):
         if backend is not None:
             values.append(('loaded', json.dumps(backend.describe())))
         if self.backend_error:
-            values.append(('error', self.backend_error))
+            values.append(('load_error', self.backend_error))
         level, message = DiagnosticStatus.OK, 'ok'
-        if self.state == 'error':
+        if not self.worker.is_alive() and not self.closing:
+            level, message = DiagnosticStatus.ERROR, 'the inference thread has stopped'
+        elif self.state == 'error':
             level, message = DiagnosticStatus.ERROR, self.backend_error
+        elif self.state == 'degraded':
+            level, message = DiagnosticStatus.WARN, '%s; still serving %s/%s' % (
+                self.backend_error, backend.name, backend.model_name)
         elif self.state == 'loading':
             level, message = DiagnosticStatus.OK, 'loading model'
         elif self.silence_reported:
@@ -403,7 +464,7 @@ class ClassifierNode(Node):
         elif self.counts['rejected'] or self.counts['failed']:
             level, message = DiagnosticStatus.WARN, 'some frames rejected or failed'
         status = DiagnosticStatus(
-            level=level, name='%s: classifier' % self.get_fully_qualified_name(),
+            level=level, name='%s: classifier' % rosutil.full_name(self),
             message=message, hardware_id=self.config['device'],
             values=[KeyValue(key=k, value=str(v)) for k, v in values])
         array_msg = DiagnosticArray(status=[status])
@@ -414,7 +475,10 @@ class ClassifierNode(Node):
         self.closing = True
         self.slot.close()
         self.worker.join(timeout=5.0)
-        if self.backend is not None:
+        if self.worker.is_alive():  # still inside a load or an inference: don't pull the rug
+            self.get_logger().warning('inference thread still busy; exiting without releasing '
+                                      'the backend (the OS frees it)')
+        elif self.backend is not None:
             self.backend.close()
             self.backend = None
 

@@ -28,6 +28,13 @@ def descriptor(description, read_only=False):
     return ParameterDescriptor(description=description, read_only=read_only)
 
 
+def full_name(node):
+    """``/namespace/name`` (``get_fully_qualified_name`` is newer than Foxy)."""
+    if hasattr(node, 'get_fully_qualified_name'):
+        return node.get_fully_qualified_name()
+    return '%s/%s' % (node.get_namespace().rstrip('/'), node.get_name())
+
+
 def resolve_topic(node, topic):
     if hasattr(node, 'resolve_topic_name'):
         return node.resolve_topic_name(topic)
@@ -61,6 +68,12 @@ def run(make_node, args=None, logger_name='trt_classifier'):
         pass
     except ClassifierError as exc:
         rclpy.logging.get_logger(logger_name).error(str(exc))
+        code = 2
+    except Exception as exc:  # a wrongly typed -p override (Galactic+): one line, not a trace
+        if not type(exc).__module__.startswith('rclpy'):
+            raise
+        rclpy.logging.get_logger(logger_name).error('invalid parameter: %s (write doubles with '
+                                                    'a decimal point, e.g. 5.0)' % exc)
         code = 2
     finally:
         if node is not None:

@@ -45,4 +45,5 @@ class Window(object):
         self.values.append(float(value))
 
     def summary(self):
-        return summarize(self.values)
+        # list(deque) copies in C under the GIL: the worker may append meanwhile.
+        return summarize(list(self.values))
