@@ -17,7 +17,7 @@ from launch_ros.actions import Node
 
 from trt_classifier.bench_node import STUDY_MODELS
 from trt_classifier.bench_runner import classifier_params, split_available
-from trt_classifier.procs import large_frame_env
+from trt_classifier.procs import profile_env
 
 ARGS = [
     ('backends', 'chainer,onnxruntime,tensorrt', 'comma-separated backends'),
@@ -35,11 +35,12 @@ def _nodes(context):
     value = {name: context.launch_configurations[name] for name, _d, _t in ARGS}
     backends = [b.strip() for b in value['backends'].split(',') if b.strip()]
     available, unavailable = split_available(backends)
-    env = {k: v for k, v in large_frame_env().items()
-           if k in ('FASTDDS_DEFAULT_PROFILES_FILE', 'CYCLONEDDS_URI')}
+    env = profile_env()
     actions = [Node(package='trt_classifier', executable='classifier_node', name='classifier',
                     namespace='/' + backend, output='screen', additional_env=env,
-                    parameters=[classifier_params(backend, value['device'], value['precision'])])
+                    parameters=[classifier_params(
+                        backend, value['device'], value['precision'],
+                        model=value['models'].split(',')[0], weights=value['weights'])])
                for backend in available]
     bench = Node(package='trt_classifier', executable='bench', name='bench', output='screen',
                  additional_env=env, parameters=[{

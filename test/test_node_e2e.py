@@ -245,3 +245,20 @@ def test_corrupted_weights_file_is_reported(start_node, tmp_path):
     out = node.output()
     assert 'cannot load weights %s into model squeezenet1_1' % bad in out, out
     assert 'Traceback' not in out
+
+
+def test_failed_reload_keeps_serving_and_says_so(start_node, probe_factory, tmp_path):
+    bad = tmp_path / 'broken.npz'
+    bad.write_bytes(b'not an npz')
+    node = start_node('/deg', backend='chainer', model='squeezenet1_1', weights='random')
+    probe = probe_factory('/deg')
+    assert probe.wait_subscribed(60), node.output()
+    assert probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=120) is not None
+    assert _set_param(probe, '/deg/classifier', 'weights', str(bad)).successful
+    assert probe.wait_for(
+        lambda: probe.diagnostic_values().get('load_error', '').startswith(
+            'requested chainer/squeezenet1_1'), 60), node.output()
+    diag = probe.diagnostic_values()
+    assert diag['_level'] == b'\x01' and 'still serving chainer/squeezenet1_1' in diag['_message']
+    result = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
+    assert result is not None and result['weights'] == 'random'

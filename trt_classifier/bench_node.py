@@ -9,13 +9,15 @@ that frame's result, publish the next. Per frame it records the node's inference
 total_ms and the bench's round trip (publish -> result, i.e. with DDS transport and conversion).
 """
 
+import itertools
 import json
 import sys
 import threading
 import time
 
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
+from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
@@ -63,8 +65,9 @@ class BenchNode(Node):
         for name, default, text in PARAMS:
             self.declare_parameter(name, default, rosutil.descriptor(text, read_only=True))
         self.p = {name: self.get_parameter(name).value for name, _d, _t in PARAMS}
-        if self.p['iterations'] < 1 or self.p['warmup'] < 0:
-            raise ClassifierError('iterations must be >= 1 and warmup >= 0')
+        if self.p['iterations'] < 1 or self.p['warmup'] < 1:
+            raise ClassifierError('iterations and warmup must be >= 1 (the first, untimed frame '
+                                  'also waits for the model to load)')
         self.backends = split_list(self.p['backends'])
         self.models = split_list(self.p['models'])
         if not self.backends or not self.models:
@@ -82,6 +85,8 @@ class BenchNode(Node):
 
         self.cond = threading.Condition()
         self.results = {}
+        self.load_errors = {}
+        self.frame_ids = itertools.count()
         self.pubs, self.param_clients = {}, {}
         qos = rosutil.make_qos('reliable', 1)
         for backend in self.backends:
@@ -89,17 +94,31 @@ class BenchNode(Node):
             self.pubs[backend] = self.create_publisher(Image, ns + '/image', qos)
             self.create_subscription(String, ns + '/result', self._on_result, 10)
             self.param_clients[backend] = self.create_client(
-                SetParameters, ns + '/classifier/set_parameters')
+                SetParametersAtomically, ns + '/classifier/set_parameters_atomically')
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.finished = False
         self.exit_code = 1
         self.thread = threading.Thread(target=self._run, name='protocol', daemon=True)
         self.thread.start()
 
     def _on_result(self, msg):
-        result = json.loads(msg.data)
+        try:
+            result = json.loads(msg.data)
+            frame_id = result['frame_id']
+        except (ValueError, KeyError, TypeError):
+            self.get_logger().warning('ignoring a result that is not a classifier_node record',
+                                      throttle_duration_sec=10.0)
+            return
         with self.cond:
-            self.results[result['frame_id']] = result
+            self.results[frame_id] = result
             self.cond.notify_all()
+
+    def _on_diagnostics(self, msg):
+        for status in msg.status:
+            for backend in self.backends:
+                if status.name == '/%s/classifier: classifier' % backend:
+                    values = {kv.key: kv.value for kv in status.values}
+                    self.load_errors[backend] = values.get('load_error', '')
 
     def _wait(self, predicate, timeout):
         end = time.monotonic() + timeout
@@ -113,7 +132,7 @@ class BenchNode(Node):
 
     def _send(self, backend, index, tag):
         msg = self.frames[index % len(self.frames)]
-        frame_id = '%s-%d' % (tag, index)
+        frame_id = '%s-%d-%d' % (tag, index, next(self.frame_ids))
         msg.header.frame_id = frame_id
         msg.header.stamp = self.get_clock().now().to_msg()
         start = time.perf_counter()
@@ -176,18 +195,18 @@ class BenchNode(Node):
         return False
 
     def _configure(self, model, backend):
-        request = SetParameters.Request(parameters=[
+        # atomically: one reload for model, weights and precision together
+        request = SetParametersAtomically.Request(parameters=[
             string_param('model', model), string_param('weights', self.p['weights']),
             string_param('precision', self.p['precision'])])
+        self.load_errors[backend] = ''
         future = self.param_clients[backend].call_async(request)
         done = threading.Event()
         future.add_done_callback(lambda f: done.set())
         if not done.wait(30.0):
             return 'parameter service of /%s/classifier did not answer' % backend
-        for item in future.result().results:
-            if not item.successful:
-                return 'rejected: %s' % item.reason
-        return ''
+        result = future.result().result
+        return '' if result.successful else 'rejected: %s' % result.reason
 
     def _measure(self, model, backend):
         log = self.get_logger()
@@ -198,20 +217,25 @@ class BenchNode(Node):
             log.error('%s/%s: %s' % (backend, model, error))
             return run
         log.info('%s/%s: loading and warming up' % (backend, model))
-        tag = '%s-%s-warm' % (backend, model)
         warm = 0
         while warm < self.p['warmup']:
             # resend until the node has loaded the model and answered with it
-            frame_id, _start = self._send(backend, warm, '%s%d' % (tag, time.monotonic()))
-            ok = self._wait(lambda: frame_id in self.results, min(
-                5.0, self.p['load_timeout_s']))
-            result = self.results.get(frame_id)
-            if ok and result['model'] == model:
+            frame_id, _start = self._send(backend, warm, '%s-%s-warm' % (backend, model))
+            self._wait(lambda: frame_id in self.results, 5.0)
+            result = self.results.pop(frame_id, None)
+            requested = 'requested %s/%s' % (backend, model)
+            if result is not None and result['model'] == model:
                 warm += 1
                 run.info = {k: result[k] for k in ('device', 'precision', 'weights')}
+            elif self.load_errors.get(backend, '').startswith(requested):
+                run.error = self.load_errors[backend]
+                log.error('%s/%s: %s' % (backend, model, run.error))
+                return run
             elif time.monotonic() - run.created > self.p['load_timeout_s']:
                 run.error = 'model did not load within %.0f s' % self.p['load_timeout_s']
                 return run
+            elif result is not None:
+                time.sleep(0.5)  # still answered by the previous model: loading
         for i in range(self.p['iterations']):
             frame_id, start = self._send(backend, i, '%s-%s-t' % (backend, model))
             if not self._wait(lambda: frame_id in self.results, self.p['timeout_s']):

@@ -16,13 +16,19 @@ from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 _log = logging.getLogger('trt_classifier.bench')
 
 
-def classifier_params(backend, device='cpu', precision='fp32', cache_dir=''):
+def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', model=None,
+                      weights='auto'):
     """Return the parameters of the benchmark's classifier node for ``backend``.
 
     Shared with launch/bench.launch.py.
     """
     params = {'backend': backend, 'device': device, 'precision': precision,
-              'image_qos': 'reliable'}
+              'image_qos': 'reliable',
+              # idle while other backends are measured: that silence is expected
+              'silence_timeout_s': 3600.0}
+    if model:  # start with the first benchmarked model, not the default one
+        params['model'] = model.strip()
+        params['weights'] = weights
     if cache_dir:
         params['cache_dir'] = cache_dir
     return params
@@ -49,7 +55,7 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
     procs = []
     try:
         for backend in available:
-            params = classifier_params(backend, device, precision, cache_dir)
+            params = classifier_params(backend, device, precision, cache_dir, models[0], weights)
             procs.append(NodeProcess('trt_classifier.classifier_node',
                                      ros_args('/' + backend, params), env=env))
         bench = NodeProcess('trt_classifier.bench_node', ros_args(None, {

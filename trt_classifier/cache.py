@@ -30,7 +30,7 @@ def usable_cache_dir(path=None, log=None):
     A robot with a read-only home must still classify: the fallback is logged once and the caller
     works in memory/temp for this run (nothing is persisted, nothing loops).
     """
-    path = path or default_cache_dir()
+    path = os.path.expanduser(path or default_cache_dir())
     try:
         os.makedirs(path, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=path, prefix='.probe-', delete=True)

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """RGB frame -> normalised float32 NCHW batch, and logits -> top-k labels."""
 
+import io
 import os
 
 import cv2
@@ -103,7 +104,7 @@ def load_labels(path=None):
     """Class names, one per line ('#' lines are comments); raise naming the file on failure."""
     path = path or default_labels_path()
     try:
-        with open(path) as f:
+        with io.open(path, encoding='utf-8') as f:
             names = [line.rstrip('\n') for line in f if not line.startswith('#')]
     except (OSError, UnicodeDecodeError) as exc:
         raise ClassifierError('cannot read labels file %s: %s' % (path, exc)) from exc

@@ -14,6 +14,11 @@ import tempfile
 import time
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config')
+PROFILE_VARS = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE',
+                'CYCLONEDDS_URI')
+# Fast DDS 3 (Kilted+) reads FASTDDS_...; the Fast DDS 2.x of Foxy..Jazzy read FASTRTPS_...
+OLD_FASTDDS_DISTROS = ('foxy', 'galactic', 'humble', 'iron', 'jazzy')
+CYCLONE_BUFFER = 4 * 1024 * 1024
 
 
 def ros_args(namespace=None, params=None, name=None):
@@ -43,15 +48,33 @@ def large_frame_env(environ=None):
     config = share_config_dir()
     fastdds = os.path.join(config, 'fastdds_large_frames.xml')
     if not (env.get('FASTDDS_DEFAULT_PROFILES_FILE') or env.get('FASTRTPS_DEFAULT_PROFILES_FILE')):
-        env['FASTDDS_DEFAULT_PROFILES_FILE'] = fastdds  # read by Fast DDS >= 2.0 (Foxy on)
-    if not env.get('CYCLONEDDS_URI'):
+        if env.get('ROS_DISTRO', '').lower() in OLD_FASTDDS_DISTROS:
+            env['FASTRTPS_DEFAULT_PROFILES_FILE'] = fastdds
+        else:
+            env['FASTDDS_DEFAULT_PROFILES_FILE'] = fastdds
+    # The Cyclone profile asks for a 4 MiB receive buffer, which Cyclone treats as a minimum:
+    # only point at it where the kernel allows that much, or nodes would fail to start.
+    if not env.get('CYCLONEDDS_URI') and rmem_max() >= CYCLONE_BUFFER:
         env['CYCLONEDDS_URI'] = 'file://' + os.path.join(config, 'cyclonedds_large_frames.xml')
     return env
 
 
+def rmem_max():
+    try:
+        with open('/proc/sys/net/core/rmem_max') as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def profile_env():
+    """Only the DDS profile variables of :func:`large_frame_env` (for launch files)."""
+    return {k: v for k, v in large_frame_env().items() if k in PROFILE_VARS}
+
+
 def share_config_dir():
     """config/ of the source tree, or share/trt_classifier/config of an installed package."""
-    if os.path.isdir(CONFIG_DIR):
+    if os.path.isfile(os.path.join(CONFIG_DIR, 'fastdds_large_frames.xml')):
         return CONFIG_DIR
     from ament_index_python.packages import get_package_share_directory
     return os.path.join(get_package_share_directory('trt_classifier'), 'config')

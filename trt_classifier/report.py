@@ -114,9 +114,11 @@ def study_table(result):
             run = by_key.get((model, backend))
             if run is None:
                 cells.append('-')
-            elif run['samples']:
+            elif run['samples'] and not run['error']:
                 means[backend] = run['stats']['inference_ms']['mean_ms']
                 cells.append('%.2f ms' % means[backend])
+            elif run['samples']:
+                cells.append('error (%d frames)' % len(run['samples']))
             else:
                 cells.append('n/a' if run['error'].startswith('unavailable') else 'error')
         speedups = ['%s %.2fx' % (_title(b), means['chainer'] / means[b])
@@ -125,6 +127,13 @@ def study_table(result):
         rows.append(cells)
     header = ['Model'] + [_title(b) for b in backends] + ['Speedup vs Chainer']
     return _table(header, rows)
+
+
+def _fmt(spec, value):
+    """Format a number; '-' for None/NaN/inf (a saved run stores those as null)."""
+    if value is None or value != value or value in (float('inf'), float('-inf')):
+        return '-'
+    return spec % value
 
 
 def stats_table(result):
@@ -136,11 +145,11 @@ def stats_table(result):
         inf = run['stats']['inference_ms']
         key = '%s/%s' % (run['model'], run['backend'])
         rows.append([run['model'], run['backend'], inf['n']] + [
-            '%.2f' % inf[k] for k in ('mean_ms', 'median_ms', 'p90_ms', 'p99_ms', 'std_ms',
-                                      'min_ms', 'max_ms')] + [
-            '%.1f' % inf['fps'],
-            '%.2f' % run['stats']['roundtrip_ms']['mean_ms'],
-            '%.2f' % run['stats']['overhead_ms']['mean_ms'],
+            _fmt('%.2f', inf[k]) for k in ('mean_ms', 'median_ms', 'p90_ms', 'p99_ms', 'std_ms',
+                                           'min_ms', 'max_ms')] + [
+            _fmt('%.1f', inf['fps']),
+            _fmt('%.2f', run['stats']['roundtrip_ms']['mean_ms']),
+            _fmt('%.2f', run['stats']['overhead_ms']['mean_ms']),
             '%.0f%%' % (100 * agree[key]) if key in agree else '-'])
     header = ['model', 'backend', 'n', 'mean', 'median', 'p90', 'p99', 'std', 'min', 'max',
               'FPS', 'round trip', 'overhead', 'top-1 = Chainer']
@@ -148,10 +157,10 @@ def stats_table(result):
 
 
 def problems(result):
-    """One line per (model, backend) that has no samples, and why; unavailable backends once."""
+    """Return one line per run that has an error (unavailable backends once)."""
     lines, seen = [], set()
     for run in result['runs']:
-        if run['samples']:
+        if not run['error']:
             continue
         if run['error'].startswith('unavailable'):
             if run['backend'] not in seen:
@@ -192,13 +201,24 @@ def save(result, output_dir):
     os.makedirs(folder, exist_ok=True)
     paths = [os.path.join(folder, 'bench.json'), os.path.join(folder, 'bench.csv')]
     with open(paths[0], 'w') as f:
-        json.dump(result, f, indent=1)
+        json.dump(_finite(result), f, indent=1, allow_nan=False)
     with open(paths[1], 'w') as f:
         f.write(stats_csv(result))
     png = os.path.join(folder, 'bench.png')
     if plot(result, png):
         paths.append(png)
     return paths
+
+
+def _finite(value):
+    """NaN/inf -> None, so that bench.json is strict JSON (jq, JavaScript)."""
+    if isinstance(value, float) and (value != value or value in (float('inf'), float('-inf'))):
+        return None
+    if isinstance(value, dict):
+        return collections.OrderedDict((k, _finite(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def stats_csv(result):

@@ -44,7 +44,7 @@ def check_available(name):
             patch_numpy()
         try:
             importlib.import_module(runtime)
-        except ImportError as exc:
+        except Exception as exc:  # ImportError, or a broken install (OSError from a library)
             raise BackendUnavailable(
                 'backend %s needs the Python module %s, which cannot be imported here (%s). '
                 'To get it: %s' % (name, runtime, exc, hint)) from exc
