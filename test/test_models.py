@@ -299,7 +299,8 @@ def test_pretrained_npz_is_cached(tmp_path):
     mtime = os.stat(npz).st_mtime_ns
     assert efficientnet_lite.pretrained_npz(str(tmp_path)) == npz
     assert os.stat(npz).st_mtime_ns == mtime
-    assert os.listdir(str(tmp_path / 'weights')) == [os.path.basename(npz)]
+    name = os.path.basename(npz)
+    assert sorted(os.listdir(str(tmp_path / 'weights'))) == [name, name + '.sha256']
     assert models.pretrained_available('efficientnet_lite0', str(tmp_path))
 
 
