@@ -6,11 +6,14 @@ Starts one classifier_node per available backend in its namespace and the bench 
 own process, waits for the bench to finish, then stops the classifiers with SIGINT.
 """
 
+import json
 import logging
 import os
 import signal
+import subprocess
+import sys
+import time
 
-from trt_classifier import backends as backend_registry
 from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 
 _log = logging.getLogger('trt_classifier.bench')
@@ -35,14 +38,30 @@ def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', mod
 
 
 def split_available(backends):
-    """Return ``(available, 'name: reason; ...')`` for a list of backend names."""
-    available, unavailable = [], []
-    for name in backends:
-        try:
-            backend_registry.check_available(name)
-            available.append(name)
-        except backend_registry.BackendUnavailable as exc:
-            unavailable.append('%s: %s' % (name, str(exc).replace(';', ',')))
+    """Return ``(available, 'name: reason; ...')`` for a list of backend names.
+
+    The runtimes are imported in a child process: the launch process (which lives as long as the
+    benchmark) then never holds TensorRT, CuDNN or Chainer in memory, which matters on a Nano.
+    """
+    code = ('import json, sys\n'
+            'from trt_classifier.backends import check_available\n'
+            'out = {}\n'
+            'for name in sys.argv[1:]:\n'
+            '    try:\n'
+            '        check_available(name)\n'
+            '        out[name] = ""\n'
+            '    except Exception as exc:\n'
+            '        out[name] = str(exc)\n'
+            'print(json.dumps(out))\n')
+    proc = subprocess.run([sys.executable, '-c', code] + list(backends),
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        reasons = json.loads(proc.stdout.decode('utf-8').strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        reasons = {name: 'could not check (exit %s)' % proc.returncode for name in backends}
+    available = [name for name in backends if not reasons.get(name)]
+    unavailable = ['%s: %s' % (name, reasons[name].replace(';', ','))
+                   for name in backends if reasons.get(name)]
     return available, '; '.join(unavailable)
 
 
@@ -78,8 +97,6 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
 
 def _follow(proc):
     """Stream the bench's log to the terminal until it exits; return its exit code."""
-    import sys
-    import time
     position = 0
     while True:
         code = proc.poll()

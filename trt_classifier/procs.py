@@ -6,6 +6,7 @@ This is what ``ros2 launch`` does on a ROS machine; here launch is not installab
 benchmark runner and the end-to-end tests use this small equivalent.
 """
 
+import io
 import os
 import signal
 import subprocess
@@ -100,7 +101,7 @@ class NodeProcess(object):
         return self.proc.poll()
 
     def output(self):
-        with open(self.log.name) as f:
+        with io.open(self.log.name, encoding='utf-8', errors='replace') as f:
             return f.read()
 
     def stop(self, sig=signal.SIGINT, timeout=10.0):
