@@ -31,7 +31,7 @@ from trt_classifier.stats import Window
 
 # Parameters whose change needs a new backend: applied by the worker between two frames.
 RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
-                 'autotune', 'workspace_mb', 'static_graph', 'input_size')
+                 'autotune', 'workspace_mb', 'input_size')
 
 PARAMS = [
     # name, default, description
@@ -55,8 +55,6 @@ PARAMS = [
     ('use_cudnn', 'auto', 'chainer on GPU: always, auto or never'),
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
     ('gpu_preprocess', True, 'on device:=gpu, resize and normalise on the GPU (CuPy)'),
-    ('static_graph', False, 'chainer: replay a recorded schedule (chainer.static_graph); '
-                            'halves ResNet101 on an H100, little gain elsewhere'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
     ('silence_timeout_s', 5.0,
      'seconds without frames (while publishers exist) before diagnosing'),
@@ -364,7 +362,6 @@ class ClassifierNode(Node):
             cache_dir=os.path.expanduser(config['cache_dir']) or None,
             precision=config['precision'], log=self.get_logger(), options={
                 'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
-                'static_graph': config['static_graph'],
                 'workspace_mb': config['workspace_mb'], 'input_size': config['input_size']})
 
     def _process(self, msg, received):

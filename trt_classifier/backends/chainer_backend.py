@@ -22,7 +22,8 @@ class ChainerBackend(Backend):
     static subgraph optimisation): the first call runs define-by-run and records a schedule of
     the functions' ``forward`` calls; later calls with the same input shape replay that schedule
     without building Variables and the graph. Same kernels, same results (checked to 1e-5
-    relative L2 on the GPU); it only removes Python per-function overhead.
+    relative L2 on the GPU); it only removes Python per-function overhead. An experiment
+    (benchmarks/h100): it missed the latency targets, so classifier_node does not expose it.
     """
 
     name = 'chainer'
