@@ -31,7 +31,7 @@ from trt_classifier.stats import Window
 
 # Parameters whose change needs a new backend: applied by the worker between two frames.
 RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
-                 'autotune', 'workspace_mb', 'input_size')
+                 'autotune', 'workspace_mb', 'input_size', 'ort_tensorrt')
 
 PARAMS = [
     # name, default, description
@@ -55,6 +55,7 @@ PARAMS = [
     ('use_cudnn', 'auto', 'chainer on GPU: always, auto or never'),
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
     ('gpu_preprocess', True, 'on device:=gpu, resize and normalise on the GPU (CuPy)'),
+    ('ort_tensorrt', False, 'onnxruntime on device:=gpu: TensorrtExecutionProvider first'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
     ('silence_timeout_s', 5.0,
      'seconds without frames (while publishers exist) before diagnosing'),
@@ -362,7 +363,8 @@ class ClassifierNode(Node):
             cache_dir=os.path.expanduser(config['cache_dir']) or None,
             precision=config['precision'], log=self.get_logger(), options={
                 'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
-                'workspace_mb': config['workspace_mb'], 'input_size': config['input_size']})
+                'workspace_mb': config['workspace_mb'], 'input_size': config['input_size'],
+                'ort_tensorrt': config['ort_tensorrt']})
 
     def _process(self, msg, received):
         backend, config = self.backend, self.config

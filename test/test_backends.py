@@ -1,0 +1,46 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Backend registry, devices and ONNX Runtime provider choice."""
+
+import numpy
+import pytest
+
+from trt_classifier.backends import create_backend
+from trt_classifier.backends.base import parse_device
+from trt_classifier.backends.onnxruntime_backend import choose_providers
+from trt_classifier.errors import BackendUnavailable, ClassifierError
+
+
+@pytest.mark.parametrize('text,expected', [
+    ('cpu', ('cpu', 0)), ('gpu', ('gpu', 0)), ('GPU:1', ('gpu', 1)), (' gpu:12 ', ('gpu', 12))])
+def test_parse_device(text, expected):
+    assert parse_device(text) == expected
+
+
+@pytest.mark.parametrize('text', ['cpu:0', 'tpu', 'gpu:', 'gpu:-1', ''])
+def test_parse_device_rejects(text):
+    with pytest.raises(ClassifierError, match='device must be cpu, gpu or gpu:N'):
+        parse_device(text)
+
+
+def test_providers():
+    available = ['TensorrtExecutionProvider', 'CUDAExecutionProvider', 'CPUExecutionProvider']
+    assert choose_providers('cpu', 0, available) == ['CPUExecutionProvider']
+    assert choose_providers('gpu', 1, available) == [
+        ('CUDAExecutionProvider', {'device_id': 1}), 'CPUExecutionProvider']
+    assert choose_providers('gpu', 0, available, use_tensorrt=True)[0] == (
+        'TensorrtExecutionProvider', {'device_id': 0})
+
+
+def test_missing_gpu_provider_says_what_to_install():
+    with pytest.raises(BackendUnavailable) as info:
+        choose_providers('gpu', 0, ['CPUExecutionProvider'])
+    message = str(info.value)
+    assert 'needs CUDAExecutionProvider' in message and 'onnxruntime-gpu' in message
+
+
+def test_null_backend_times_itself():
+    with create_backend('null', 'squeezenet1_1') as backend:
+        logits = backend.infer(numpy.zeros((1, 3, 224, 224), numpy.float32))
+        assert logits.shape == (1, 1000) and backend.last_inference_ms >= 0
+        assert backend.describe()['backend'] == 'null'
