@@ -262,3 +262,17 @@ def test_failed_reload_keeps_serving_and_says_so(start_node, probe_factory, tmp_
     assert diag['_level'] == b'\x01' and 'still serving chainer/squeezenet1_1' in diag['_message']
     result = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
     assert result is not None and result['weights'] == 'random'
+
+
+def test_release_first_reload(start_node, probe_factory):
+    node = start_node('/rf', backend='null', reload_policy='release_first')
+    probe = probe_factory('/rf')
+    assert probe.wait_subscribed(30), node.output()
+    assert probe.classify(rgb_to_image_msg(photo(), 'rgb8')) is not None
+    assert _set_param(probe, '/rf/classifier', 'backend', 'onnxruntime').successful
+    deadline = time.monotonic() + 120
+    result = None
+    while time.monotonic() < deadline and (result is None or result['backend'] != 'onnxruntime'):
+        result = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
+    assert result['backend'] == 'onnxruntime', node.output()
+    assert 'Traceback' not in node.output()

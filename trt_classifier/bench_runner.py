@@ -26,7 +26,7 @@ def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', mod
     Shared with launch/bench.launch.py.
     """
     params = {'backend': backend, 'device': device, 'precision': precision,
-              'image_qos': 'reliable',
+              'image_qos': 'reliable', 'reload_policy': 'release_first',
               # idle while other backends are measured: that silence is expected
               'silence_timeout_s': 3600.0}
     if model:  # start with the first benchmarked model, not the default one

@@ -56,6 +56,8 @@ PARAMS = [
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
     ('gpu_preprocess', True, 'on device:=gpu, resize and normalise on the GPU (CuPy)'),
     ('ort_tensorrt', False, 'onnxruntime on device:=gpu: TensorrtExecutionProvider first'),
+    ('reload_policy', 'keep_serving', 'keep_serving (load the new model, then release the old) '
+                                      'or release_first (halves peak memory, e.g. on a Nano)'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
     ('silence_timeout_s', 5.0,
      'seconds without frames (while publishers exist) before diagnosing'),
@@ -98,6 +100,7 @@ def validate(name, value):
         'precision': ['fp16', 'fp32'], 'resize': ['model'] + list(RESIZE_POLICIES),
         'normalize': ['custom', 'model'], 'image_qos': list(qos_policy.IMAGE_QOS_MODES),
         'use_cudnn': ['always', 'auto', 'never'],
+        'reload_policy': ['keep_serving', 'release_first'],
     }
     if name in choices and value not in choices[name]:
         return '%s must be one of %s, not %r' % (name, ', '.join(choices[name]), value)
@@ -204,6 +207,7 @@ class ClassifierNode(Node):
         self.window = Window(100)
         self.backend = None
         self.serving_config = None  # the Config the backend was loaded with
+        self.ever_loaded = False
         self.backend_error = ''
         self.state = 'loading'
         self.pending_reload = True
@@ -324,6 +328,9 @@ class ClassifierNode(Node):
         self.state = 'loading'
         self.get_logger().info('loading backend %s, model %s (%s weights) on %s' % (
             config['backend'], config['model'], config['weights'], config['device']))
+        if self.backend is not None and config['reload_policy'] == 'release_first':
+            old, self.backend, self.serving_config = self.backend, None, None
+            self._release(old)  # frames arriving meanwhile wait in the slot (newest kept)
         try:
             backend = self._create_backend(config)
             backend.load()
@@ -331,23 +338,28 @@ class ClassifierNode(Node):
             self.backend_error = 'requested %s/%s: %s: %s' % (
                 config['backend'], config['model'], type(exc).__name__, exc)
             self.get_logger().error('cannot load %s' % self.backend_error)
-            if self.backend is None:  # nothing to serve with: a start-up failure ends the node
-                self.state, self.finished, self.exit_code = 'error', True, 2
-            else:
+            if self.backend is not None:
                 self.state = 'degraded'
+            elif self.ever_loaded:  # released first, then failed: keep running, say so
+                self.state = 'error'
+            else:  # nothing to serve with at start-up: end the node
+                self.state, self.finished, self.exit_code = 'error', True, 2
             return
         if self.closing:  # shut down while loading: don't leak what was just loaded
             backend.close()
             return
         old = self.backend
         self.serving_config, self.backend = config, backend
-        self.backend_error, self.state = '', 'ready'
+        self.backend_error, self.state, self.ever_loaded = '', 'ready', True
         if old is not None:
-            try:
-                old.close()
-            except Exception as exc:  # a failing release must not stop serving
-                self.get_logger().warning('releasing the previous backend failed: %s' % exc)
+            self._release(old)
         self.get_logger().info('ready: %s' % json.dumps(backend.describe()))
+
+    def _release(self, backend):
+        try:
+            backend.close()
+        except Exception as exc:  # a failing release must not stop serving
+            self.get_logger().warning('releasing the previous backend failed: %s' % exc)
 
     def _create_backend(self, config):
         weights = config['weights']
