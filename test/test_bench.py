@@ -106,3 +106,33 @@ def test_bench_end_to_end_over_ros(tmp_path, cache_dir):
     # same random weights (seed 0) on both backends: the same class for every frame
     assert result['top1_agreement_vs_chainer']['squeezenet1_1/onnxruntime'] == 1.0
     assert result['environment']['versions']['chainer'] == '7.8.1'
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_interrupted_bench_reports_what_it_measured(tmp_path, cache_dir):
+    import signal
+    import time
+    from trt_classifier.procs import NodeProcess, ros_args
+    out_dir = tmp_path / 'results'
+    node = NodeProcess('trt_classifier.classifier_node', ros_args('/null', {
+        'backend': 'null', 'image_qos': 'reliable', 'cache_dir': cache_dir}))
+    bench = NodeProcess('trt_classifier.bench_node', ros_args(None, {
+        'backends': 'null', 'models': 'squeezenet1_1', 'iterations': 1000000,
+        'output_dir': str(out_dir)}))
+    try:
+        deadline = time.monotonic() + 120
+        while '20/1000000' not in bench.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert '20/1000000' in bench.output(), bench.output()
+        code, seconds = bench.stop(signal.SIGINT, timeout=40)
+    finally:
+        bench.cleanup()
+        node.cleanup()
+    files = glob.glob(str(out_dir / '*' / 'bench.json'))
+    assert files, 'no report after SIGINT (exit %s after %.1f s)' % (code, seconds)
+    with open(files[0]) as f:
+        result = json.load(f)
+    assert result['protocol']['interrupted'] is True
+    run = result['runs'][0]
+    assert run['error'].startswith('interrupted after') and len(run['samples']) >= 20

@@ -97,6 +97,7 @@ class BenchNode(Node):
                 SetParametersAtomically, ns + '/classifier/set_parameters_atomically')
         self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
         self.finished = False
+        self.stopping = False  # set by close(): finish the current wait, report what we have
         self.exit_code = 1
         self.thread = threading.Thread(target=self._run, name='protocol', daemon=True)
         self.thread.start()
@@ -125,7 +126,7 @@ class BenchNode(Node):
         with self.cond:
             while not predicate():
                 remaining = end - time.monotonic()
-                if remaining <= 0 or self.finished:
+                if remaining <= 0 or self.stopping:
                     return False
                 self.cond.wait(min(remaining, 0.1))
         return True
@@ -164,11 +165,17 @@ class BenchNode(Node):
         runs = []
         for model in self.models:
             for backend in self.backends:
+                if self.stopping:
+                    break
                 if status[backend]:
                     runs.append(report.Run(model, backend, error=status[backend]))
                     continue
                 runs.append(self._measure(model, backend))
-        result = report.build(runs, self._protocol_facts(), env_info.environment())
+        facts = self._protocol_facts()
+        if self.stopping:
+            facts['interrupted'] = True
+            log.warning('interrupted: reporting the %d runs measured so far' % len(runs))
+        result = report.build(runs, facts, env_info.environment())
         log.info('results\n' + report.render(result))
         for path in report.save(result, self.p['output_dir']):
             log.info('wrote %s' % path)
@@ -187,7 +194,7 @@ class BenchNode(Node):
     def _wait_backend(self, backend):
         end = time.monotonic() + self.p['startup_timeout_s']
         topic = '/%s/image' % backend
-        while time.monotonic() < end and not self.finished:
+        while time.monotonic() < end and not self.stopping:
             client = self.param_clients[backend]
             if self.count_subscribers(topic) > 0 and client.service_is_ready():
                 return True
@@ -218,7 +225,7 @@ class BenchNode(Node):
             return run
         log.info('%s/%s: loading and warming up' % (backend, model))
         warm = 0
-        while warm < self.p['warmup']:
+        while warm < self.p['warmup'] and not self.stopping:
             # resend until the node has loaded the model and answered with it
             frame_id, _start = self._send(backend, warm, '%s-%s-warm' % (backend, model))
             self._wait(lambda: frame_id in self.results, 5.0)
@@ -237,9 +244,14 @@ class BenchNode(Node):
             elif result is not None:
                 time.sleep(0.5)  # still answered by the previous model: loading
         for i in range(self.p['iterations']):
+            if self.stopping:
+                run.error = 'interrupted after %d frames' % i
+                return run
             frame_id, start = self._send(backend, i, '%s-%s-t' % (backend, model))
             if not self._wait(lambda: frame_id in self.results, self.p['timeout_s']):
                 run.error = 'no result for frame %d within %.0f s' % (i, self.p['timeout_s'])
+                if self.stopping:
+                    run.error = 'interrupted after %d frames' % i
                 log.error('%s/%s: %s' % (backend, model, run.error))
                 return run
             roundtrip_ms = (time.perf_counter() - start) * 1000.0
@@ -249,6 +261,12 @@ class BenchNode(Node):
                 log.info('%s/%s: %d/%d, mean inference %.2f ms' % (
                     backend, model, i + 1, self.p['iterations'], run.mean('inference_ms')))
         return run
+
+    def close(self):
+        """On SIGINT/SIGTERM: stop measuring, write the report of what was measured."""
+        if self.thread.is_alive():
+            self.stopping = True
+            self.thread.join(30.0)
 
 
 def main(args=None):
