@@ -157,6 +157,9 @@ def main(argv=None):
     except ClassifierError as exc:
         sys.stderr.write('trt-classifier: error: %s\n' % exc)
         return 2
+    except BrokenPipeError:  # piped into head/less that quit early
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == '__main__':
