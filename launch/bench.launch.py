@@ -20,7 +20,8 @@ from trt_classifier.bench_runner import classifier_params, split_available
 from trt_classifier.procs import profile_env
 
 ARGS = [
-    ('backends', 'chainer,onnxruntime,tensorrt', 'comma-separated backends'),
+    ('backends', 'chainer,onnxruntime,tensorrt,null', 'comma-separated backends (null: the '
+                                                      'harness overhead)'),
     ('models', STUDY_MODELS, 'comma-separated models'),
     ('warmup', '1', 'untimed frames per model and backend'),
     ('iterations', '100', 'timed frames per model and backend'),

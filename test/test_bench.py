@@ -12,6 +12,7 @@ import pytest
 
 from trt_classifier import report
 from trt_classifier.cli import main as cli_main
+from trt_classifier.errors import ClassifierError
 
 
 def _result(model, backend, frame, inference, roundtrip, top1):
@@ -63,7 +64,7 @@ def test_save_load_and_compare(tmp_path):
     assert '| squeezenet1_1 | onnxruntime | 4.00  | 4.00  |' in text
     bad = tmp_path / 'other.json'
     bad.write_text('{"schema": "something else"}')
-    with pytest.raises(ValueError, match='not a trt_classifier benchmark result'):
+    with pytest.raises(ClassifierError, match='not a trt_classifier benchmark result'):
         report.load(str(bad))
 
 
@@ -136,3 +137,22 @@ def test_interrupted_bench_reports_what_it_measured(tmp_path, cache_dir):
     assert result['protocol']['interrupted'] is True
     run = result['runs'][0]
     assert run['error'].startswith('interrupted after') and len(run['samples']) >= 20
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_a_model_that_cannot_load_is_reported_and_the_run_goes_on(tmp_path, cache_dir):
+    """weights=pretrained: VGG16 has none here (fails at once), EfficientNet-Lite0 has."""
+    out_dir = tmp_path / 'results'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'bench',
+         '--backends', 'onnxruntime', '--models', 'vgg16,efficientnet_lite0', '--weights',
+         'pretrained', '--iterations', '3', '--output-dir', str(out_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    log = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, log
+    with open(glob.glob(str(out_dir / '*' / 'bench.json'))[0]) as f:
+        runs = {r['model']: r for r in json.load(f)['runs']}
+    assert runs['vgg16']['error'].startswith('requested onnxruntime/vgg16'), runs['vgg16']
+    assert 'no pretrained weights' in runs['vgg16']['error']
+    assert len(runs['efficientnet_lite0']['samples']) == 3

@@ -30,7 +30,7 @@ from trt_classifier.imgconv import rgb_to_image_msg
 STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
 
 PARAMS = [
-    ('backends', 'chainer,onnxruntime,tensorrt',
+    ('backends', 'chainer,onnxruntime,tensorrt,null',
      'comma-separated backends, one node each, in namespace /<backend>'),
     ('models', STUDY_MODELS, 'comma-separated models'),
     ('weights', 'auto', 'auto (pretrained where available, else random), random or pretrained'),
@@ -151,6 +151,7 @@ class BenchNode(Node):
 
     def _protocol(self):
         log = self.get_logger()
+        environment = env_info.environment()  # now: imports are slow, an interrupt is not
         status = dict.fromkeys(self.backends)
         for item in filter(None, self.p['unavailable'].split(';')):
             name, _sep, reason = item.partition(':')
@@ -175,11 +176,11 @@ class BenchNode(Node):
         if self.stopping:
             facts['interrupted'] = True
             log.warning('interrupted: reporting the %d runs measured so far' % len(runs))
-        result = report.build(runs, facts, env_info.environment())
+        result = report.build(runs, facts, environment)
         log.info('results\n' + report.render(result))
         for path in report.save(result, self.p['output_dir']):
             log.info('wrote %s' % path)
-        return 0 if any(r.samples for r in runs) else 3
+        return 0 if any(r.samples for r in runs if r.backend != 'null') else 3
 
     def _protocol_facts(self):
         facts = {k: self.p[k] for k in ('warmup', 'iterations', 'precision', 'weights',
@@ -210,8 +211,10 @@ class BenchNode(Node):
         future = self.param_clients[backend].call_async(request)
         done = threading.Event()
         future.add_done_callback(lambda f: done.set())
-        if not done.wait(30.0):
-            return 'parameter service of /%s/classifier did not answer' % backend
+        end = time.monotonic() + 30.0
+        while not done.wait(0.1):
+            if self.stopping or time.monotonic() > end:
+                return 'parameter service of /%s/classifier did not answer' % backend
         result = future.result().result
         return '' if result.successful else 'rejected: %s' % result.reason
 
@@ -236,6 +239,10 @@ class BenchNode(Node):
                 run.info = {k: result[k] for k in ('device', 'precision', 'weights')}
             elif self.load_errors.get(backend, '').startswith(requested):
                 run.error = self.load_errors[backend]
+                log.error('%s/%s: %s' % (backend, model, run.error))
+                return run
+            elif self.count_subscribers('/%s/image' % backend) == 0:
+                run.error = 'the classifier node in /%s has gone (see its log)' % backend
                 log.error('%s/%s: %s' % (backend, model, run.error))
                 return run
             elif time.monotonic() - run.created > self.p['load_timeout_s']:

@@ -27,6 +27,8 @@ def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', mod
     """
     params = {'backend': backend, 'device': device, 'precision': precision,
               'image_qos': 'reliable', 'reload_policy': 'release_first',
+              # a model that fails to load is reported by the bench, not fatal to the node
+              'exit_on_start_failure': False,
               # idle while other backends are measured: that silence is expected
               'silence_timeout_s': 3600.0}
     if model:  # start with the first benchmarked model, not the default one
@@ -53,12 +55,16 @@ def split_available(backends):
             '    except Exception as exc:\n'
             '        out[name] = str(exc)\n'
             'print(json.dumps(out))\n')
-    proc = subprocess.run([sys.executable, '-c', code] + list(backends),
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
+        proc = subprocess.run([sys.executable, '-c', code] + list(backends),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
         reasons = json.loads(proc.stdout.decode('utf-8').strip().splitlines()[-1])
+    except subprocess.TimeoutExpired:
+        reasons = dict.fromkeys(backends, 'importing the runtimes took over 300 s')
     except (ValueError, IndexError):
-        reasons = {name: 'could not check (exit %s)' % proc.returncode for name in backends}
+        tail = proc.stderr.decode('utf-8', 'replace').strip().splitlines()[-1:] or ['']
+        reasons = {name: 'could not check (exit %s): %s' % (proc.returncode, tail[0])
+                   for name in backends}
     available = [name for name in backends if not reasons.get(name)]
     unavailable = ['%s: %s' % (name, reasons[name].replace(';', ','))
                    for name in backends if reasons.get(name)]
@@ -84,7 +90,11 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
             'unavailable': unavailable, 'output_dir': os.path.abspath(output_dir),
             'timeout_s': float(timeout_s)}), env=env)
         procs.append(bench)
-        code = _follow(bench)
+        try:
+            code = _follow(bench)
+        except KeyboardInterrupt:  # let the bench write what it measured, then stop the rest
+            bench.proc.send_signal(signal.SIGINT)
+            code = _follow(bench, timeout=60.0)
     finally:
         for proc in procs:
             proc.stop(signal.SIGINT, 10.0)
@@ -95,11 +105,14 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
     return code
 
 
-def _follow(proc):
+def _follow(proc, timeout=None):
     """Stream the bench's log to the terminal until it exits; return its exit code."""
     position = 0
+    end = None if timeout is None else time.monotonic() + timeout
     while True:
         code = proc.poll()
+        if code is None and end is not None and time.monotonic() > end:
+            code = 130
         text = proc.output()
         sys.stdout.write(text[position:])
         sys.stdout.flush()

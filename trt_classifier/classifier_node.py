@@ -56,6 +56,8 @@ PARAMS = [
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
     ('gpu_preprocess', True, 'on device:=gpu, resize and normalise on the GPU (CuPy)'),
     ('ort_tensorrt', False, 'onnxruntime on device:=gpu: TensorrtExecutionProvider first'),
+    ('exit_on_start_failure', True, 'exit with code 2 when the first model cannot be loaded '
+                                    '(false: stay up in state error, e.g. under the benchmark)'),
     ('reload_policy', 'keep_serving', 'keep_serving (load the new model, then release the old) '
                                       'or release_first (halves peak memory, e.g. on a Nano)'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
@@ -207,6 +209,7 @@ class ClassifierNode(Node):
         self.window = Window(100)
         self.backend = None
         self.serving_config = None  # the Config the backend was loaded with
+        self.frame_config = self.config  # what frames use (see _update_frame_config)
         self.ever_loaded = False
         self.backend_error = ''
         self.state = 'loading'
@@ -258,6 +261,7 @@ class ClassifierNode(Node):
         self.config = config
         if self._needs_reload() and (changed or retry):
             self.pending_reload = True
+        self._update_frame_config()
         if qos_changed:
             self._update_subscription(force=True)
         return SetParametersResult(successful=True)
@@ -299,6 +303,19 @@ class ClassifierNode(Node):
         self.slot.put((msg, time.perf_counter()))
 
     # --- worker -------------------------------------------------------------------------------
+    def _update_frame_config(self):
+        """Frames use the served backend's settings plus the latest per-frame ones (top_k, ...)."""
+        serving = self.serving_config
+        if serving is None or not self._needs_reload():
+            self.frame_config = self.config
+            return
+        values = dict(self.config.values)
+        values.update((n, serving[n]) for n in RELOAD_PARAMS)
+        try:
+            self.frame_config = Config(values)
+        except ClassifierError:  # e.g. a labels file that vanished: keep the served settings
+            self.frame_config = serving
+
     def _needs_reload(self):
         """Tell whether the requested configuration differs from the one being served."""
         serving = self.serving_config
@@ -307,14 +324,14 @@ class ClassifierNode(Node):
 
     def _work(self):
         while not self.closing:
+            if self.pending_reload:
+                self._reload()
+            item = self.slot.get(timeout=0.2)
+            if item is None:
+                continue
+            if self.pending_reload:
+                self._reload()
             try:
-                if self.pending_reload:
-                    self._reload()
-                item = self.slot.get(timeout=0.2)
-                if item is None:
-                    continue
-                if self.pending_reload:
-                    self._reload()
                 self._process(*item)
             except Exception as exc:  # the worker must survive anything a frame causes
                 self.counts['failed'] += 1
@@ -322,6 +339,17 @@ class ClassifierNode(Node):
                                         throttle_duration_sec=5.0)
 
     def _reload(self):
+        try:
+            self._reload_once()
+        except Exception as exc:  # never let a reload kill the worker
+            self.backend_error = 'reload failed: %s: %s' % (type(exc).__name__, exc)
+            self.state = 'degraded' if self.backend is not None else 'error'
+            self.get_logger().error(self.backend_error)
+        if self._needs_reload() and not self.backend_error:
+            self.pending_reload = True  # the request changed while we were loading
+        self._update_frame_config()
+
+    def _reload_once(self):
         """Load the requested backend; swap (config, backend) together so no frame mixes them."""
         self.pending_reload = False
         config = self.config
@@ -339,9 +367,12 @@ class ClassifierNode(Node):
                 config['backend'], config['model'], type(exc).__name__, exc)
             self.get_logger().error('cannot load %s' % self.backend_error)
             if self.backend is not None:
-                self.state = 'degraded'
-            elif self.ever_loaded:  # released first, then failed: keep running, say so
-                self.state = 'error'
+                if not self._needs_reload():  # the request went back to what is served
+                    self.backend_error, self.state = '', 'ready'
+                else:
+                    self.state = 'degraded'
+            elif self.ever_loaded or not config['exit_on_start_failure']:
+                self.state = 'error'  # keep running and say so (frames count as failed)
             else:  # nothing to serve with at start-up: end the node
                 self.state, self.finished, self.exit_code = 'error', True, 2
             return
@@ -351,6 +382,7 @@ class ClassifierNode(Node):
         old = self.backend
         self.serving_config, self.backend = config, backend
         self.backend_error, self.state, self.ever_loaded = '', 'ready', True
+        self.window = Window(100)  # statistics of this backend only
         if old is not None:
             self._release(old)
         self.get_logger().info('ready: %s' % json.dumps(backend.describe()))
@@ -379,12 +411,10 @@ class ClassifierNode(Node):
                 'ort_tensorrt': config['ort_tensorrt']})
 
     def _process(self, msg, received):
-        backend, config = self.backend, self.config
+        backend, config = self.backend, self.frame_config
         if backend is None:
             self.counts['failed'] += 1
             return
-        if self._needs_reload():  # a reload is pending or failed: preprocess for what serves
-            config = self.serving_config
         start = time.perf_counter()
         try:
             rgb = image_msg_to_rgb(msg)
@@ -443,11 +473,12 @@ class ClassifierNode(Node):
     def _publish_diagnostics(self):
         summary = self.window.summary()
         backend = self.backend
+        served = self.frame_config  # what frames actually get
         values = [
-            ('state', self.state), ('backend', self.config['backend']),
-            ('model', self.config['model']), ('device', self.config['device']),
-            ('precision', self.config['precision']), ('weights', self.config['weights']),
-            ('preprocess_on', self.config.preprocess_on),
+            ('state', self.state), ('backend', served['backend']),
+            ('model', served['model']), ('device', served['device']),
+            ('precision', served['precision']), ('weights', served['weights']),
+            ('preprocess_on', served.preprocess_on),
             ('image_qos', '%s (%s)' % (self.sub_reliability, self.qos_reason)),
             ('frames_received', self.counts['received']), ('frames_done', self.counts['done']),
             ('frames_dropped', self.slot.dropped), ('frames_rejected', self.counts['rejected']),
@@ -458,6 +489,10 @@ class ClassifierNode(Node):
         ]
         if backend is not None:
             values.append(('loaded', json.dumps(backend.describe())))
+        if self._needs_reload():
+            values.append(('requested', '%s/%s on %s (%s weights)' % (
+                self.config['backend'], self.config['model'], self.config['device'],
+                self.config['weights'])))
         if self.backend_error:
             values.append(('load_error', self.backend_error))
         level, message = DiagnosticStatus.OK, 'ok'
@@ -476,7 +511,7 @@ class ClassifierNode(Node):
             level, message = DiagnosticStatus.WARN, 'some frames rejected or failed'
         status = DiagnosticStatus(
             level=level, name='%s: classifier' % rosutil.full_name(self),
-            message=message, hardware_id=self.config['device'],
+            message=message, hardware_id=served['device'],
             values=[KeyValue(key=k, value=str(v)) for k, v in values])
         array_msg = DiagnosticArray(status=[status])
         array_msg.header.stamp = self.get_clock().now().to_msg()

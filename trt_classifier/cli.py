@@ -50,11 +50,13 @@ def cmd_bench(args):
 def cmd_report(args):
     from trt_classifier import report
     results = [report.load(p) for p in args.results]
+    names = args.names.split(',') if args.names else []
+    if names and len(names) != len(results):
+        raise ClassifierError('--names has %d names for %d results' % (len(names), len(results)))
     if len(results) == 1:
         print(report.render(results[0]))
     else:
-        print(report.compare(results, args.names.split(',') if args.names else
-                             ['run%d' % (i + 1) for i in range(len(results))]))
+        print(report.compare(results, names or ['run%d' % (i + 1) for i in range(len(results))]))
     if args.output_dir:
         for result in results:
             for path in report.save(result, args.output_dir):

@@ -10,6 +10,7 @@ import json
 import os
 import time
 
+from trt_classifier.errors import ClassifierError
 from trt_classifier.stats import STAT_KEYS, summarize
 
 SCHEMA = 'trt_classifier.bench/1'
@@ -275,11 +276,15 @@ def plot(result, path):
 
 
 def load(path):
-    with open(path) as f:
-        result = json.load(f)
-    if result.get('schema') != SCHEMA:
-        raise ValueError('%s is not a trt_classifier benchmark result (schema %r)' % (
-            path, result.get('schema')))
+    """Read a saved bench.json; raise ClassifierError naming the file if it is not one."""
+    try:
+        with open(path) as f:
+            result = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ClassifierError('cannot read %s: %s' % (path, exc)) from exc
+    if not isinstance(result, dict) or result.get('schema') != SCHEMA:
+        raise ClassifierError('%s is not a trt_classifier benchmark result (schema %r)' % (
+            path, result.get('schema') if isinstance(result, dict) else None))
     return result
 
 

@@ -78,7 +78,9 @@ def run(make_node, args=None, logger_name='trt_classifier'):
     finally:
         if node is not None:
             if hasattr(node, 'close'):
-                node.close()
+                node.close()  # may finish work (the bench writes its report) and set exit_code
+            if code != 2:
+                code = getattr(node, 'exit_code', code)
             node.destroy_node()
         rclpy.try_shutdown()
     return code

@@ -28,6 +28,7 @@ class Backend(object):
     """
 
     name = 'base'
+    precisions = ('fp32',)  # what this backend runs; None: it validates precision itself
 
     def __init__(self, model, weights='random', device='cpu', cache_dir=None, precision='fp32',
                  log=None, options=None):
@@ -35,8 +36,12 @@ class Backend(object):
         self.weights = weights
         self.device_kind, self.device_id = parse_device(device)
         self.cache_dir = cache_dir
-        self.precision = precision
         self.log = log or logging.getLogger('trt_classifier.' + self.name)
+        if self.precisions and precision not in self.precisions:  # report what really runs
+            self.log.warning('backend %s runs %s; precision %s does not apply' % (
+                self.name, '/'.join(self.precisions), precision))
+            precision = self.precisions[0]
+        self.precision = precision
         self.options = dict(options or {})
         self.weights_identity = None
         self.last_inference_ms = None

@@ -177,6 +177,7 @@ class TensorRTBackend(Backend):
     """
 
     name = 'tensorrt'
+    precisions = None  # fp32/fp16, validated by trt_utils.normalise_precision
     engine_path = None
     _trt = _ctx = _runtime = _engine = _context = _buffers = None
 
