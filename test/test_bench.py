@@ -75,6 +75,10 @@ def test_cli_report_and_models(tmp_path, capsys):
     assert cli_main(['models']) == 0
     out = capsys.readouterr().out
     assert 'efficientnet_lite0' in out and '138,357,544' in out
+    assert cli_main(['env']) == 0
+    out = capsys.readouterr().out
+    assert 'backends available here: chainer, null, onnxruntime' in out
+    assert 'unavailable: tensorrt: backend tensorrt needs the Python module tensorrt' in out
 
 
 @pytest.mark.ros

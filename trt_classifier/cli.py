@@ -26,6 +26,20 @@ def cmd_models(args):
     return 0
 
 
+def cmd_env(args):
+    """Print what a benchmark records, and which backends can run here (and why not)."""
+    import json
+    from trt_classifier import env_info
+    from trt_classifier.backends import backend_names
+    from trt_classifier.bench_runner import split_available
+    available, unavailable = split_available(backend_names())
+    print(json.dumps(env_info.environment(), indent=1))
+    print('backends available here: %s' % ', '.join(available))
+    for line in filter(None, unavailable.split('; ')):
+        print('unavailable: %s' % line)
+    return 0
+
+
 def cmd_export(args):
     from trt_classifier.export import ensure_onnx
     import shutil
@@ -101,6 +115,9 @@ def build_parser():
 
     p = sub.add_parser('models', help='list models, sizes and pretrained availability')
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser('env', help='machine, versions and which backends can run here')
+    p.set_defaults(func=cmd_env)
 
     p = sub.add_parser('export', help='export a model to ONNX (cached)')
     p.add_argument('--model', required=True)
