@@ -47,7 +47,7 @@ def test_check_available_names_missing_module_and_how_to_get_it():
         check_available('tensorrt')
     message = str(info.value)
     assert 'backend tensorrt needs the Python module tensorrt' in message
-    assert 'JetPack ships TensorRT' in message
+    assert 'TensorRT comes with JetPack' in message
     assert 'pip install tensorrt pycuda' in message
 
 

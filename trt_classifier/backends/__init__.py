@@ -17,8 +17,8 @@ BACKENDS = {
     'onnxruntime': ('onnxruntime_backend', 'OnnxRuntimeBackend', ('onnxruntime', 'onnx'),
                     'pip install onnxruntime "onnx==1.15.0" (onnxruntime-gpu for CUDA)'),
     'tensorrt': ('tensorrt_backend', 'TensorRTBackend', ('tensorrt', 'pycuda.driver'),
-                 'JetPack ships TensorRT and python3-pycuda can be built with pip install pycuda; '
-                 'on x86 pip install tensorrt pycuda (needs the CUDA toolkit)'),
+                 'on a Jetson TensorRT comes with JetPack and pycuda with pip install pycuda; '
+                 'on x86 pip install tensorrt pycuda (pycuda builds against the CUDA toolkit)'),
     'null': ('null_backend', 'NullBackend', (), ''),
 }
 
