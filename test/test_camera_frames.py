@@ -97,7 +97,7 @@ def test_incompatible_qos_is_diagnosed(procs, cache_dir):
 def test_large_frames_to_a_best_effort_subscription_are_diagnosed(procs, cache_dir):
     """Diagnose a reliable 1280x720 camera subscribed best effort without the profile.
 
-    With Fast DDS defaults that delivers nothing (PLATFORM.md); the node must explain it.
+    With Fast DDS defaults that delivers nothing (docs/PLATFORM.md); the node must explain it.
     """
     ns = '/lossy'
     node = start(procs, 'trt_classifier.classifier_node', ns, {

@@ -5,7 +5,7 @@
 Parsing and grouping run on outputs RECORDED from the real profilers by
 ``tools/record_profiles.py`` (test/data/profiles/: the Chainer function hook and ONNX Runtime's
 profiler, random weights, CPU). TensorRT has no recorded output here (no TensorRT on these
-machines): its tests parse only the name formats TENSORRT.md section 4 documents.
+machines): its tests parse only the name formats docs/TENSORRT.md section 4 documents.
 """
 
 import json
@@ -221,10 +221,10 @@ def test_ort_trace_errors():
                                    for t in (0, 10)])
 
 
-# -- TensorRT: documented name formats only (TENSORRT.md section 4), NOT a recorded profile -----
+# -- TensorRT: documented name formats only (docs/TENSORRT.md §4), NOT a recorded profile -----
 
 @pytest.mark.parametrize('name, sources', [
-    ('Conv_8 + Add_9 + Relu_10', ['Conv_8', 'Add_9', 'Relu_10']),  # verbatim from TENSORRT.md
+    ('Conv_8 + Add_9 + Relu_10', ['Conv_8', 'Add_9', 'Relu_10']),  # verbatim from docs/TENSORRT.md
     ('Conv_1 || Conv_2', ['Conv_1', 'Conv_2']),  # ' || ' horizontal fusion
     ('PWN(Relu_10)', ['Relu_10']),  # 'PWN(...)' point-wise node
     ('Conv_8 + PWN(Add_9, Relu_10)', ['Conv_8', 'Add_9', 'Relu_10']),
@@ -237,7 +237,7 @@ def test_split_trt_layer_name_documented_formats(name, sources):
 
 def test_trt_layers_from_documented_profile_shape():
     # Input shaped like TensorRTBackend.profile()'s documented return value, with layer names
-    # built from TENSORRT.md's examples; the times are arbitrary test numbers, not measurements.
+    # built from the docs/TENSORRT.md examples; times are test numbers, not measurements.
     prof = {'runs': 2, 'total_ms': 6.0, 'inspector': None, 'layers': [
         {'name': 'Conv_8 + Add_9 + Relu_10', 'mean_ms': 3.0, 'reports': 2, 'share': 0.5},
         {'name': 'Conv_1 || Conv_2', 'mean_ms': 2.0, 'reports': 2, 'share': 1 / 3.0},

@@ -6,7 +6,7 @@ Three layers:
 
 * tests that run everywhere: the backend is unavailable (with the install hint) where TensorRT is
   missing, and its pycuda plumbing and TensorRT wiring run against *fakes* that enforce the rules
-  of TENSORRT.md (a context pushed for every CUDA call, per thread; names not positions; the
+  of docs/TENSORRT.md (a context pushed for every CUDA call, per thread; names not positions; the
   8.x binding API vs the 8.5+ name-based API). The fakes check the wiring, not TensorRT itself;
 * end-to-end tests marked ``tensorrt`` that need the real tensorrt and pycuda modules and a GPU
   (Jetson, or x86 with TensorRT) and skip elsewhere.

@@ -149,7 +149,7 @@ def shared_context_two_threads(cuda, cupy, ctx, iterations):
 
 
 def unpushed_thread_alloc(cuda):
-    """Without a pushed context a worker's allocation should fail (TENSORRT.md section 5)."""
+    """Without a pushed context a worker's allocation should fail (docs/TENSORRT.md section 5)."""
     try:
         alloc = cuda.mem_alloc(16)
     except Exception as exc:  # the expected outcome

@@ -5,7 +5,7 @@
 Chainer 7.8.1 reads ``numpy.sctypes`` (removed in NumPy 2) and imports ``numpy.distutils``
 (gone on Python >= 3.12, used only for macOS BLAS detection). Where those names are missing we
 provide the two minimal stand-ins that made Chainer run on Python 3.12 + NumPy 2 + CuPy 14
-(see PLATFORM.md). On the Jetson stacks (NumPy 1.x) nothing is patched.
+(see docs/PLATFORM.md). On the Jetson stacks (NumPy 1.x) nothing is patched.
 """
 
 import importlib

@@ -3,14 +3,14 @@
 """pycuda plumbing for the TensorRT backend: the primary context, pinned/device buffers, a stream.
 
 Kept apart from TensorRT so that ``tools/gpu_pycuda_check.py`` exercises exactly this code on a
-GPU machine without TensorRT. Facts from TENSORRT.md section 5:
+GPU machine without TensorRT. Facts from docs/TENSORRT.md section 5:
 
 * ``Device.retain_primary_context()`` gives the CUDA runtime's context (shared with TensorRT and
   CuPy) but does not make it current: ``push()`` it, and ``Context.pop()`` in a ``finally``.
   Worker threads (ROS 2 executors) must push/pop around every GPU call.
 * Pinned (``pagelocked_empty``) host memory is required by the async copies.
 * Buffers and streams freed while no context is current warn "could not be cleaned up" (seen on
-  the GPU test machine, PLATFORM.md): free them with the context pushed.
+  the GPU test machine, docs/PLATFORM.md): free them with the context pushed.
 
 ``cuda`` is the ``pycuda.driver`` module, passed in so tests can substitute a fake.
 """

@@ -5,7 +5,7 @@
 The graph has one input ``input`` (1, 3, S, S) float32 and one output ``logits`` (1, 1000).
 The batch is fixed at 1: onnx_chainer bakes the export batch into the Reshape before each
 fully connected layer (F.linear reshapes to (N, -1)), a robot classifies one frame at a time, and a
-static shape is what TensorRT builds fastest without optimisation profiles (TENSORRT.md §6).
+static shape is what TensorRT builds fastest without optimisation profiles (docs/TENSORRT.md §6).
 """
 
 import logging

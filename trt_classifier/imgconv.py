@@ -116,7 +116,7 @@ def rgb_to_image_msg(rgb, encoding='rgb8', stamp=None, frame_id=''):
     """Build a ``sensor_msgs/Image`` from an ``(H, W, 3)`` uint8 RGB array.
 
     ``encoding`` may be rgb8, bgr8, rgba8, bgra8 or mono8. ``data`` is assigned as
-    ``array.array('B', bytes)``: fast on every distro (no per-byte checks; ROS2_COMPAT.md §7).
+    ``array.array('B', bytes)``: fast on every distro (no per-byte checks; docs/ROS2_COMPAT.md §7).
     """
     from sensor_msgs.msg import Image
     check_publish_encoding(encoding)

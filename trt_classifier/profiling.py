@@ -21,7 +21,7 @@ profiler:
   NCHWc ``Conv`` node, the CPU analogue of the study's TensorRT fusions. Times of CUDA-provider
   nodes are host-side launch times, not GPU kernel times.
 - **tensorrt**: ``TensorRTBackend.profile`` (IProfiler over ``execute_v2``, plus the engine
-  inspector where TensorRT has one); fused layer names are split as TENSORRT.md section 4 documents
+  inspector where TensorRT has one); fused layer names are split as docs/TENSORRT.md §4 documents
   (``' + '`` vertical, ``' || '`` horizontal, ``PWN(...)`` point-wise).
 
 Every result has the same shape (see :func:`profile`): the executed layers with their kind, mean
@@ -130,7 +130,7 @@ def fusion_pattern(kinds):
     return '+'.join(out)
 
 
-# -- TensorRT layer names (TENSORRT.md section 4) -------------------------------------------------
+# -- TensorRT layer names (docs/TENSORRT.md §4) -------------------------------------------------
 
 def split_trt_layer_name(name):
     """Original layer names inside a TensorRT layer name, in order.

@@ -1,6 +1,6 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""rclpy glue written once for Foxy..Kilted (see ROS2_COMPAT.md): QoS, descriptors, main loop."""
+"""rclpy glue for Foxy..Kilted, written once (docs/ROS2_COMPAT.md): QoS, descriptors, main."""
 
 import signal
 import threading

@@ -4,7 +4,7 @@
 
 Everything here is plain Python on duck-typed objects so that it is tested on machines where
 TensorRT cannot be installed; ``backends/tensorrt_backend.py`` only wires these to the real API.
-API facts follow /work/shared/TENSORRT.md (section numbers are cited in the docstrings).
+API facts follow docs/TENSORRT.md (section numbers are cited in the docstrings).
 """
 
 import hashlib
@@ -19,7 +19,7 @@ PRECISIONS = ('fp32', 'fp16')
 INPUT_NAME = 'input'
 OUTPUT_NAME = 'logits'
 
-# TensorRT DataType name -> NumPy dtype name (TENSORRT.md section 3: trt.nptype's table).
+# TensorRT DataType name -> NumPy dtype name (docs/TENSORRT.md section 3: trt.nptype's table).
 _NUMPY_DTYPES = {
     'FLOAT': 'float32',
     'HALF': 'float16',
@@ -50,7 +50,7 @@ def parse_version(text):
 def api_generation(engine):
     """'named' (8.5+ I/O tensor API) or 'bindings' (8.0-8.4 binding API), by feature detection.
 
-    TENSORRT.md section 3: ``num_io_tensors`` exists from 8.5; the binding API is gone in 10.x.
+    docs/TENSORRT.md §3: ``num_io_tensors`` exists from 8.5; the binding API is gone in 10.x.
     """
     return 'named' if hasattr(engine, 'num_io_tensors') else 'bindings'
 
@@ -58,7 +58,7 @@ def api_generation(engine):
 def network_flags(trt_version, explicit_batch_value):
     """Return the ``create_network`` flags: ``1 << EXPLICIT_BATCH`` on 8.x, 0 on 10+.
 
-    TENSORRT.md section 2: the 8.x ONNX parser needs an explicit-batch network; 10.x ignores it.
+    docs/TENSORRT.md §2: the 8.x ONNX parser needs an explicit-batch network; 10.x ignores it.
     ``explicit_batch_value`` is ``trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH`` (or None
     where the enum lacks it, which is only allowed on 10+).
     """
@@ -91,8 +91,8 @@ def engine_cache_key(onnx_sha, trt_version, device_name, compute_capability, pre
                      workspace_bytes, input_shape):
     """16 hex digits identifying one engine build.
 
-    An engine only runs on the TensorRT version and GPU model that built it (TENSORRT.md section
-    2, "Engine portability"), so all of these go into the key; changing any one rebuilds.
+    An engine only runs on the TensorRT version and GPU model that built it (docs/TENSORRT.md
+    section 2, "Engine portability"), so all of these go into the key; changing any one rebuilds.
     """
     fields = {
         'onnx_sha256': str(onnx_sha),
@@ -113,7 +113,7 @@ def engine_filename(model, precision, key):
 
 
 def timing_cache_name(trt_version, device_name, compute_capability):
-    """One timing-cache file per device and TensorRT version (TENSORRT.md section 2)."""
+    """One timing-cache file per device and TensorRT version (docs/TENSORRT.md section 2)."""
     cc = format_compute_capability(compute_capability).replace('.', '')
     return 'timing-trt%s-%s-sm%s.cache' % (
         '.'.join(str(p) for p in parse_version(trt_version)), slug(device_name), cc)
@@ -144,7 +144,7 @@ def choose_precision(requested, platform_has_fast_fp16):
 def workspace_api(config):
     """'memory_pool' (8.4+: ``set_memory_pool_limit``) or 'max_workspace_size' (8.0-8.2).
 
-    TENSORRT.md section 2: ``max_workspace_size`` is removed in 10.x.
+    docs/TENSORRT.md section 2: ``max_workspace_size`` is removed in 10.x.
     """
     return 'memory_pool' if hasattr(config, 'set_memory_pool_limit') else 'max_workspace_size'
 
@@ -264,7 +264,7 @@ def bindings_list(io, pointers):
 def split_fused_name(name):
     """Split a fused layer name: ``'Conv_8 + Relu_10'`` -> ``['Conv_8', 'Relu_10']``.
 
-    TENSORRT.md section 4: ``' + '`` joins vertically and ``' || '`` horizontally fused layers.
+    docs/TENSORRT.md §4: ``' + '`` joins vertically and ``' || '`` horizontally fused layers.
     """
     parts = []
     for vertical in str(name).split(' + '):
@@ -307,7 +307,7 @@ def parse_inspector_json(text):
     """Layers from ``IEngineInspector.get_engine_information(LayerInformationFormat.JSON)``.
 
     With LAYER_NAMES_ONLY verbosity ``Layers`` is a list of names; with DETAILED it is a list of
-    objects with ``Name`` and ``LayerType`` (TENSORRT.md section 4). Returns
+    objects with ``Name`` and ``LayerType`` (docs/TENSORRT.md section 4). Returns
     ``[{'name', 'type' (None when names only), 'tactic' (None if absent)}]``.
     """
     try:

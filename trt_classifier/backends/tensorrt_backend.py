@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """TensorRT backend: ONNX -> cached engine -> pycuda buffers; one code path for TensorRT 8.0-10.x.
 
-Written against /work/shared/TENSORRT.md (sections cited inline). Decisions that need no TensorRT
+Written against docs/TENSORRT.md (sections cited inline). Decisions that need no TensorRT
 live in ``trt_classifier.trt_utils``; context, buffers and stream in ``cuda_plumbing``.
 TensorRT and pycuda are imported in ``_load`` only.
 """
@@ -19,7 +19,7 @@ from trt_classifier.errors import ClassifierError
 from trt_classifier.trt_utils import INPUT_NAME, OUTPUT_NAME
 
 DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
-ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (TENSORRT.md section 6)
+ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (docs/TENSORRT.md §6)
 _TRT_LOGGER = []  # one trt.Logger per process: builder and runtime must share it
 
 
@@ -93,7 +93,7 @@ def _save(path, blob, what, log):
 
 
 def _build(trt, onnx_path, precision, workspace_bytes, shape, timing_path, what, log):
-    """Build and return serialized engine bytes (TENSORRT.md section 2)."""
+    """Build and return serialized engine bytes (docs/TENSORRT.md section 2)."""
     logger = _trt_logger(trt)
     builder = trt.Builder(logger)
     explicit = getattr(trt.NetworkDefinitionCreationFlag, 'EXPLICIT_BATCH', None)
