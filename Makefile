@@ -23,7 +23,7 @@ bench: $(STAMP)
 	$(PYTHON) -m trt_classifier.cli bench $(BENCH_ARGS)
 
 test: $(STAMP)
-	$(PYTHON) -m pytest -q test $(TEST_ARGS)
+	TRT_CLASSIFIER_REQUIRE_LINTERS=1 $(PYTHON) -m pytest -q test $(TEST_ARGS)
 
 constraints: $(STAMP)
 	(echo '# Exact versions CI installed (Python 3.11, x86_64). Regenerate: make constraints'; \

@@ -23,13 +23,25 @@ SOURCES = sorted(
 pytestmark = pytest.mark.linter
 
 
+def _tool(name):
+    """Return the linter's path; skip if missing (colcon test) unless `make test` runs."""
+    import shutil
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    path = path if os.path.exists(path) else shutil.which(name)
+    if path is None:
+        if os.environ.get('TRT_CLASSIFIER_REQUIRE_LINTERS'):
+            pytest.fail('%s is not installed (make test installs it)' % name)
+        pytest.skip('%s is not installed: pip install %s (make test does)' % (name, name))
+    return path
+
+
 def _run(args):
     proc = subprocess.run(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return proc.returncode, proc.stdout.decode('utf-8', 'replace')
 
 
 def test_flake8():
-    code, out = _run([sys.executable, '-m', 'flake8'] + SOURCES)
+    code, out = _run([_tool('flake8')] + SOURCES)
     assert code == 0, out
 
 
@@ -47,7 +59,7 @@ def test_copyright_headers():
 def test_runs_on_python_36():
     """Runtime code, launch files and tests use only Python 3.6 syntax and stdlib."""
     targets = [p for p in SOURCES if not p.startswith(os.path.join(ROOT, 'tools'))]
-    vermin = os.path.join(os.path.dirname(sys.executable), 'vermin')
+    vermin = _tool('vermin')
     code, out = _run([vermin, '--no-tips', '--violations', '--eval-annotations', '-t=3.6-'] +
                      targets)
     assert code == 0, out
