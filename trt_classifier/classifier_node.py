@@ -210,6 +210,7 @@ class ClassifierNode(Node):
         self.backend = None
         self.serving_config = None  # the Config the backend was loaded with
         self.frame_config = self.config  # what frames use (see _update_frame_config)
+        self.config_lock = threading.Lock()
         self.ever_loaded = False
         self.backend_error = ''
         self.state = 'loading'
@@ -305,16 +306,18 @@ class ClassifierNode(Node):
     # --- worker -------------------------------------------------------------------------------
     def _update_frame_config(self):
         """Frames use the served backend's settings plus the latest per-frame ones (top_k, ...)."""
-        serving = self.serving_config
-        if serving is None or not self._needs_reload():
-            self.frame_config = self.config
-            return
-        values = dict(self.config.values)
-        values.update((n, serving[n]) for n in RELOAD_PARAMS)
-        try:
-            self.frame_config = Config(values)
-        except ClassifierError:  # e.g. a labels file that vanished: keep the served settings
-            self.frame_config = serving
+        # Called from the parameter callback and from the worker: one at a time.
+        with self.config_lock:
+            serving = self.serving_config
+            if serving is None or not self._needs_reload():
+                self.frame_config = self.config
+                return
+            values = dict(self.config.values)
+            values.update((n, serving[n]) for n in RELOAD_PARAMS)
+            try:
+                self.frame_config = Config(values)
+            except ClassifierError:  # e.g. a labels file that vanished: keep what is served
+                self.frame_config = serving
 
     def _needs_reload(self):
         """Tell whether the requested configuration differs from the one being served."""
@@ -380,7 +383,8 @@ class ClassifierNode(Node):
             backend.close()
             return
         old = self.backend
-        self.serving_config, self.backend = config, backend
+        with self.config_lock:
+            self.serving_config, self.backend = config, backend
         self.backend_error, self.state, self.ever_loaded = '', 'ready', True
         self.window = Window(100)  # statistics of this backend only
         if old is not None:
