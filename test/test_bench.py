@@ -20,6 +20,17 @@ def _result(model, backend, frame, inference, roundtrip, top1):
             'preprocess_ms': 1.0, 'total_ms': inference + 1.0, 'frame_id': str(frame)}
 
 
+def run_bench(cache_dir, out_dir, *args):
+    """Run ``trt-classifier bench`` (make bench's runner) and return its log; it must exit 0."""
+    proc = subprocess.run(
+        [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'bench',
+         '--output-dir', str(out_dir)] + list(args),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    log = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, log
+    return log
+
+
 def make_report():
     runs = []
     for backend, ms, top1s in (('chainer', [10.0, 20.0, 30.0], [1, 2, 3]),
@@ -86,13 +97,8 @@ def test_cli_report_and_models(tmp_path, capsys):
 def test_bench_end_to_end_over_ros(tmp_path, cache_dir):
     """Run make bench's runner: real classifier nodes per backend, closed loop, files."""
     out_dir = tmp_path / 'results'
-    proc = subprocess.run(
-        [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'bench',
-         '--backends', 'chainer,onnxruntime,tensorrt,null', '--models', 'squeezenet1_1',
-         '--iterations', '5', '--output-dir', str(out_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=540)
-    log = proc.stdout.decode('utf-8', 'replace')
-    assert proc.returncode == 0, log
+    log = run_bench(cache_dir, out_dir, '--backends', 'chainer,onnxruntime,tensorrt,null',
+                    '--models', 'squeezenet1_1', '--iterations', '5')
     assert 'Speedup vs Chainer' in log and 'ONNX Runtime' in log
     assert 'tensorrt: unavailable' in log
     files = glob.glob(str(out_dir / '*' / 'bench.*'))
@@ -148,13 +154,8 @@ def test_interrupted_bench_reports_what_it_measured(tmp_path, cache_dir):
 def test_a_model_that_cannot_load_is_reported_and_the_run_goes_on(tmp_path, cache_dir):
     """weights=pretrained: VGG16 has none here (fails at once), EfficientNet-Lite0 has."""
     out_dir = tmp_path / 'results'
-    proc = subprocess.run(
-        [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'bench',
-         '--backends', 'onnxruntime', '--models', 'vgg16,efficientnet_lite0', '--weights',
-         'pretrained', '--iterations', '3', '--output-dir', str(out_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
-    log = proc.stdout.decode('utf-8', 'replace')
-    assert proc.returncode == 0, log
+    run_bench(cache_dir, out_dir, '--backends', 'onnxruntime', '--models',
+              'vgg16,efficientnet_lite0', '--weights', 'pretrained', '--iterations', '3')
     with open(glob.glob(str(out_dir / '*' / 'bench.json'))[0]) as f:
         runs = {r['model']: r for r in json.load(f)['runs']}
     assert runs['vgg16']['error'].startswith('requested onnxruntime/vgg16'), runs['vgg16']

@@ -14,33 +14,9 @@ import pytest
 from trt_classifier import cache, export, models
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
+from trt_classifier.testing import RecordingLog
 
 PAYLOADS = (b'A' * (1 << 20), b'BC' * (3 << 19) + b'end', b'tiny')
-
-
-class RecordingLog(object):
-    """A stand-in logger that keeps every message."""
-
-    def __init__(self):
-        self.messages = []
-
-    def _record(self, level, msg, *args):
-        self.messages.append((level, msg % args if args else msg))
-
-    def debug(self, msg, *args):
-        self._record('debug', msg, *args)
-
-    def info(self, msg, *args):
-        self._record('info', msg, *args)
-
-    def warning(self, msg, *args):
-        self._record('warning', msg, *args)
-
-    def error(self, msg, *args):
-        self._record('error', msg, *args)
-
-    def text(self, level=None):
-        return '\n'.join(m for lv, m in self.messages if level is None or lv == level)
 
 
 # -- atomic writes and checksums ------------------------------------------------------------------

@@ -37,7 +37,7 @@ import traceback
 import cv2
 import numpy
 
-from trt_classifier import backends as backend_registry
+from trt_classifier import backends as backend_registry, report
 from trt_classifier.env_info import environment
 from trt_classifier.models import get_spec
 from trt_classifier.preprocess import Preprocessor, top_k
@@ -468,11 +468,8 @@ def prepare_onnx(args):
 
 
 def plot(result, path):
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = report.pyplot()
+    if plt is None:
         return False
     runs = [r for r in result['runs'] if r['samples']]
     models = []

@@ -279,8 +279,9 @@ class ClassifierNode(Node):
         return [(info.node_name, rosutil.reliability_name(info.qos_profile))
                 for info in self.get_publishers_info_by_topic(topic)]
 
-    def _update_subscription(self, force=False):
-        publishers = self._image_publishers()
+    def _update_subscription(self, force=False, publishers=None):
+        if publishers is None:
+            publishers = self._image_publishers()
         reliability, reason = qos_policy.choose_reliability(
             self.config['image_qos'], [r for _n, r in publishers])
         if not force and (reliability == self.sub_reliability or (
@@ -455,13 +456,13 @@ class ClassifierNode(Node):
 
     # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------
     def _on_timer(self):
+        publishers = self._image_publishers()  # one graph query a second serves both checks
         if self.config['image_qos'] == 'auto':
-            self._update_subscription()
-        self._check_silence()
+            self._update_subscription(publishers=publishers)
+        self._check_silence(publishers)
         self._publish_diagnostics()
 
-    def _check_silence(self):
-        publishers = self._image_publishers()
+    def _check_silence(self, publishers):
         since = max(self.last_frame_time or 0.0, self.subscribed_at)
         silent_for = time.monotonic() - since
         if not publishers or silent_for < self.config['silence_timeout_s']:

@@ -236,16 +236,24 @@ def stats_csv(result):
     return out.getvalue()
 
 
-def plot(result, path):
-    """Plot per-frame inference traces (what rqt_plot shows live) and distributions.
-
-    Return False where matplotlib is missing.
-    """
+def pyplot():
+    """matplotlib.pyplot with the file-only Agg backend, or None where matplotlib is missing."""
     try:
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def plot(result, path):
+    """Plot per-frame inference traces (what rqt_plot shows live) and distributions.
+
+    Return False where matplotlib is missing.
+    """
+    plt = pyplot()
+    if plt is None:
         return False
     runs = [r for r in result['runs'] if r['samples']]
     models = []

@@ -18,20 +18,36 @@ _FRAME_IDS = itertools.count()
 
 
 class RecordingLog(object):
-    """A logger stand-in that keeps what it was told (info/debug and warning/error)."""
+    """A logger stand-in that keeps every message as ``(level, text)``."""
 
     def __init__(self):
-        self.infos = []
-        self.warnings = []
+        self.messages = []
 
-    def info(self, msg):
-        self.infos.append(msg)
+    def _record(self, level, msg, *args):
+        self.messages.append((level, msg % args if args else msg))
 
-    def warning(self, msg):
-        self.warnings.append(msg)
+    def debug(self, msg, *args):
+        self._record('debug', msg, *args)
 
-    error = warning
-    debug = info
+    def info(self, msg, *args):
+        self._record('info', msg, *args)
+
+    def warning(self, msg, *args):
+        self._record('warning', msg, *args)
+
+    def error(self, msg, *args):
+        self._record('error', msg, *args)
+
+    @property
+    def infos(self):
+        return [m for level, m in self.messages if level in ('debug', 'info')]
+
+    @property
+    def warnings(self):
+        return [m for level, m in self.messages if level in ('warning', 'error')]
+
+    def text(self, level=None):
+        return '\n'.join(m for lv, m in self.messages if level is None or lv == level)
 
 
 class Probe(object):
