@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+import types
 
 import numpy
 import pytest
@@ -471,3 +472,106 @@ def test_build_progress_reports_seconds_from_clock():
     progress._stop.wait = lambda timeout: next(waits)
     progress._run()
     assert log.infos == ['still building engine for vgg16 (12 s)...']
+
+
+# -- two runtimes: classic TensorRT and TensorRT-RTX -------------------------------------------
+
+def test_network_flags_for_tensorrt_rtx():
+    # versions 1.x are TensorRT-RTX's own, not TensorRT 1.x; it has no EXPLICIT_BATCH
+    assert trt_utils.network_flags('1.7.1.116', None, 'tensorrt_rtx') == 0
+    with pytest.raises(ClassifierError, match='EXPLICIT_BATCH'):
+        trt_utils.network_flags('1.7.1.116', None)
+
+
+def test_runtime_names_and_labels():
+    assert trt_utils.normalise_runtime(' TensorRT_RTX') == 'tensorrt_rtx'
+    with pytest.raises(ClassifierError, match='one of auto, tensorrt, tensorrt_rtx, not'):
+        trt_utils.normalise_runtime('rtx')
+    for module, name in (('tensorrt', 'tensorrt'), ('tensorrt_rtx', 'tensorrt_rtx'),
+                         ('tensorrt_rtx.tensorrt_rtx', 'tensorrt_rtx')):
+        assert trt_utils.runtime_name(types.ModuleType(module)) == name
+    assert trt_utils.runtime_label('tensorrt_rtx', '1.7.1.116') == 'TensorRT-RTX 1.7.1'
+    assert trt_utils.runtime_label('tensorrt', '8.2.1.8') == 'TensorRT 8.2.1'
+    assert trt_utils.supports_timing_cache('tensorrt')
+    assert not trt_utils.supports_timing_cache('tensorrt_rtx')
+
+
+def test_feature_detection_of_fp16():
+    assert trt_utils.strongly_typed(Enum('STRICT_NANS'))
+    assert not trt_utils.strongly_typed(types.SimpleNamespace(FP16=1))
+    assert trt_utils.fast_fp16(types.SimpleNamespace()) is True  # TensorRT-RTX: no such attribute
+    assert trt_utils.fast_fp16(types.SimpleNamespace(platform_has_fast_fp16=False)) is False
+
+
+class ComputeCapability(object):
+    """TensorRT-RTX 1.7's enum members."""
+
+    CURRENT = NONE = SM75 = SM80 = SM86 = SM89 = SM120 = SM121 = 0
+
+
+def test_supported_compute_capabilities_and_targets():
+    supported = trt_utils.supported_compute_capabilities(ComputeCapability)
+    assert supported == ['7.5', '8.0', '8.6', '8.9', '12.0', '12.1']
+    assert trt_utils.cc_enum_name('12.0') == 'SM120' and trt_utils.cc_enum_name((8, 6)) == 'SM86'
+    assert trt_utils.parse_targets(None, supported) == ['8.0', '8.6', '8.9', '12.0', '12.1']
+    assert trt_utils.parse_targets('all', supported) == supported
+    assert trt_utils.parse_targets(' 8.9, 8.6,8.6', supported) == ['8.6', '8.9']
+    with pytest.raises(ClassifierError) as info:
+        trt_utils.parse_targets('8.6,9.0', supported)
+    assert str(info.value) == ('compute capability 9.0 is not one this runtime builds for; '
+                               'choose from 7.5, 8.0, 8.6, 8.9, 12.0, 12.1 (or all)')
+    assert trt_utils.unsupported_gpu_reason('TensorRT-RTX 1.7.1', 'X', (8, 6), supported) == ''
+    assert trt_utils.unsupported_gpu_reason('TensorRT-RTX 1.7.1', 'NVIDIA H200', '9.0',
+                                            supported, 1) == (
+        'GPU 1 (NVIDIA H200) has compute capability 9.0; TensorRT-RTX 1.7.1 runs engines only '
+        'on compute capability 7.5, 8.0, 8.6, 8.9, 12.0, 12.1')
+
+
+AOT = ('a' * 64, 'tensorrt_rtx', '1.7.1.116', ['8.6', '8.9'], 'fp16', 1 << 30, (1, 3, 224, 224))
+
+
+@pytest.mark.parametrize('index, other', [
+    (0, 'b' * 64), (1, 'tensorrt'), (2, '1.8.0'), (3, ['8.6']), (4, 'fp32'), (5, 1 << 29),
+    (6, (1, 3, 160, 160))])
+def test_aot_engine_key_changes_with_every_field(index, other):
+    changed = list(AOT)
+    changed[index] = other
+    key = trt_utils.aot_engine_key(*AOT)
+    assert len(key) == 16 and key == trt_utils.aot_engine_key(*AOT)
+    assert trt_utils.aot_engine_key(*changed) != key
+
+
+def test_aot_engine_filename_names_the_targets():
+    assert trt_utils.aot_engine_filename('ResNet 101', 'fp16', ['8.6', '12.0'], 'k' * 16) == (
+        'resnet-101-fp16-cc86_120-kkkkkkkkkkkkkkkk.engine')
+
+
+def test_find_aot_engines_matches_targets_and_key():
+    def key_for(targets):
+        return trt_utils.aot_engine_key(AOT[0], AOT[1], AOT[2], targets, 'fp16', AOT[5], AOT[6])
+
+    def name(targets, key=None):
+        return trt_utils.aot_engine_filename('squeezenet1_1', 'fp16', targets,
+                                             key or key_for(targets))
+    names = [name(['8.0', '8.6', '8.9', '12.0']), name(['8.6']), name(['8.9']),
+             name(['8.6', '8.9'], 'f' * 16),  # built from another ONNX / runtime: skipped
+             'squeezenet1_1-fp32-cc86-%s.engine' % key_for(['8.6']), 'notes.txt',
+             trt_utils.engine_filename('squeezenet1_1', 'fp16', key_for(['8.6']))]
+    assert trt_utils.find_aot_engines(names, 'squeezenet1_1', 'fp16', '8.6', key_for) == [
+        name(['8.6']), name(['8.0', '8.6', '8.9', '12.0'])]  # fewest targets first
+    assert trt_utils.find_aot_engines(names, 'squeezenet1_1', 'fp16', (12, 0), key_for) == [
+        name(['8.0', '8.6', '8.9', '12.0'])]
+    assert trt_utils.find_aot_engines(names, 'squeezenet1_1', 'fp16', '7.5', key_for) == []
+
+
+def test_build_phases_log_two_levels_at_info():
+    log = RecordingLog()
+    phases = trt_utils.BuildPhases(log)
+    phases.start('Building engine', None, 3)
+    phases.start('Optimizing graph', 'Building engine', 30)
+    phases.start('Timing tactics', 'Optimizing graph', 2)
+    assert log.messages == [
+        ('info', 'build phase: Building engine (3 steps)'),
+        ('info', 'build phase: . Optimizing graph (30 steps)'),
+        ('debug', 'build phase: . . Timing tactics (2 steps)')]
+    assert phases.started == ['Building engine', 'Optimizing graph', 'Timing tactics']

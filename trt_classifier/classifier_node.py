@@ -31,7 +31,7 @@ from trt_classifier.stats import Window
 
 # Parameters whose change needs a new backend: applied by the worker between two frames.
 RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
-                 'autotune', 'workspace_mb', 'input_size', 'ort_tensorrt')
+                 'autotune', 'workspace_mb', 'input_size', 'ort_tensorrt', 'tensorrt_runtime')
 
 PARAMS = [
     # name, default, description
@@ -61,6 +61,8 @@ PARAMS = [
     ('reload_policy', 'keep_serving', 'keep_serving (load the new model, then release the old) '
                                       'or release_first (halves peak memory, e.g. on a Nano)'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
+    ('tensorrt_runtime', 'auto', 'tensorrt backend: auto (classic TensorRT if importable, else '
+                                 'TensorRT-RTX), tensorrt or tensorrt_rtx'),
     ('silence_timeout_s', 5.0,
      'seconds without frames (while publishers exist) before diagnosing'),
 ]
@@ -103,6 +105,7 @@ def validate(name, value):
         'normalize': ['custom', 'model'], 'image_qos': list(qos_policy.IMAGE_QOS_MODES),
         'use_cudnn': ['always', 'auto', 'never'],
         'reload_policy': ['keep_serving', 'release_first'],
+        'tensorrt_runtime': ['auto', 'tensorrt', 'tensorrt_rtx'],
     }
     if name in choices and value not in choices[name]:
         return '%s must be one of %s, not %r' % (name, ', '.join(choices[name]), value)
@@ -413,7 +416,8 @@ class ClassifierNode(Node):
             precision=config['precision'], log=self.get_logger(), options={
                 'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
                 'workspace_mb': config['workspace_mb'], 'input_size': config['input_size'],
-                'ort_tensorrt': config['ort_tensorrt']})
+                'ort_tensorrt': config['ort_tensorrt'],
+                'tensorrt_runtime': config['tensorrt_runtime']})
 
     def _process(self, msg, received):
         backend, config = self.backend, self.frame_config

@@ -34,6 +34,7 @@ def cmd_env(args):
     from trt_classifier.bench_runner import split_available
     available, unavailable = split_available(backend_names())
     print(json.dumps(env_info.environment(), indent=1))
+    print('tensorrt runtime: %s' % env_info.tensorrt_runtime_summary())
     print('backends available here: %s' % ', '.join(available))
     for line in filter(None, unavailable.split('; ')):
         print('unavailable: %s' % line)
@@ -79,11 +80,10 @@ def cmd_report(args):
 
 
 def cmd_build_engine(args):
-    from trt_classifier.backends import check_available
-    check_available('tensorrt')
     from trt_classifier.backends.tensorrt_backend import build_engine
     path = build_engine(args.model, args.weights, args.precision, args.workspace_mb,
-                        args.cache_dir, logging.getLogger('trt_classifier'))
+                        args.cache_dir, logging.getLogger('trt_classifier'),
+                        runtime=args.runtime, targets=args.compute_capabilities)
     print(path)
     return 0
 
@@ -148,11 +148,17 @@ def build_parser():
     p.add_argument('--output-dir', help='also re-write CSV/PNG here')
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser('build-engine', help='prebuild a TensorRT engine into the cache')
+    p = sub.add_parser('build-engine', help='prebuild a TensorRT engine into the cache '
+                       '(TensorRT-RTX: ahead of time, no GPU needed)')
     p.add_argument('--model', required=True)
     p.add_argument('--weights', default='random')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
     p.add_argument('--workspace-mb', type=int, default=1024)
+    p.add_argument('--runtime', default='auto', choices=['auto', 'tensorrt', 'tensorrt_rtx'],
+                   help='auto: classic TensorRT if importable, else TensorRT-RTX')
+    p.add_argument('--compute-capabilities', default=None, metavar='CC[,CC...]',
+                   help='TensorRT-RTX targets, e.g. 8.6,8.9, or all (default: 8.0 and up, '
+                        "NVIDIA's portable set)")
     p.set_defaults(func=cmd_build_engine)
 
     p = sub.add_parser('profile', help='per-layer profile: fusion and idle time')

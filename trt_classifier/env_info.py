@@ -84,10 +84,39 @@ def environment():
         ('rmw', os.environ.get('RMW_IMPLEMENTATION', 'default')),
         ('versions', collections.OrderedDict(
             (m, _version(m)) for m in ('numpy', 'chainer', 'cupy', 'onnx', 'onnxruntime',
-                                       'tensorrt', 'cv2', 'rclpy'))),
+                                       'tensorrt', 'tensorrt_rtx', 'cv2', 'rclpy'))),
+        ('tensorrt_runtime', tensorrt_runtime()),
         ('gpu', gpu_info()),
         ('jetson', jetson_info()),
     ])
+
+
+def tensorrt_runtime():
+    """``'TensorRT 8.2.1'`` / ``'TensorRT-RTX 1.7.1'``: what backend:=tensorrt picks; else None."""
+    try:
+        from trt_classifier.backends.tensorrt_backend import import_trt, runtime_label
+        return runtime_label(import_trt())
+    except Exception:  # neither runtime importable
+        return None
+
+
+def tensorrt_runtime_summary():
+    """One line: the runtime ``auto`` picks, what it builds for, and the GPUs here."""
+    from trt_classifier.backends.tensorrt_backend import (
+        import_trt, runtime_label, supported_compute_capabilities)
+    from trt_classifier.errors import ClassifierError
+    from trt_classifier.gpu_probe import probe_gpus
+    try:
+        trt = import_trt()
+    except ClassifierError as exc:
+        return 'none (%s)' % exc
+    supported = supported_compute_capabilities(trt)
+    gpus, reason = probe_gpus()
+    return '%s; %s; GPUs here: %s' % (
+        runtime_label(trt),
+        'builds without a GPU for compute capability %s and runs engines on those'
+        % ', '.join(supported) if supported else 'builds and runs on this GPU',
+        ', '.join('%s (compute capability %s)' % gpu for gpu in gpus) or reason)
 
 
 def _ros_distro_from_wheels():

@@ -5,8 +5,14 @@
 Everything here is plain Python on duck-typed objects so that it is tested on machines where
 TensorRT cannot be installed; ``backends/tensorrt_backend.py`` only wires these to the real API.
 API facts follow docs/TENSORRT.md (section numbers are cited in the docstrings).
+
+Two runtimes share that API: classic TensorRT (``import tensorrt``, 8.x/10.x, Jetson and x86)
+and TensorRT-RTX (``import tensorrt_rtx``, versions 1.x, RTX GPUs): TensorRT 10's API with
+strongly typed networks (no FP16 builder flag, no EXPLICIT_BATCH, no ``platform_has_fast_fp16``),
+ahead-of-time builds for chosen compute capabilities, and timing-cache calls that are no-ops.
 """
 
+import collections
 import hashlib
 import json
 import re
@@ -16,6 +22,9 @@ import time
 from trt_classifier.errors import ClassifierError
 
 PRECISIONS = ('fp32', 'fp16')
+# Python module -> name in logs and reports; ``auto`` tries them in this order (classic first).
+RUNTIMES = collections.OrderedDict([('tensorrt', 'TensorRT'), ('tensorrt_rtx', 'TensorRT-RTX')])
+RUNTIME_CHOICES = ('auto',) + tuple(RUNTIMES)
 INPUT_NAME = 'input'
 OUTPUT_NAME = 'logits'
 
@@ -55,19 +64,114 @@ def api_generation(engine):
     return 'named' if hasattr(engine, 'num_io_tensors') else 'bindings'
 
 
-def network_flags(trt_version, explicit_batch_value):
-    """Return the ``create_network`` flags: ``1 << EXPLICIT_BATCH`` on 8.x, 0 on 10+.
+def network_flags(trt_version, explicit_batch_value, runtime='tensorrt'):
+    """Return the ``create_network`` flags: ``1 << EXPLICIT_BATCH`` on 8.x, 0 on 10+ and RTX.
 
     docs/TENSORRT.md §2: the 8.x ONNX parser needs an explicit-batch network; 10.x ignores it.
     ``explicit_batch_value`` is ``trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH`` (or None
-    where the enum lacks it, which is only allowed on 10+).
+    where the enum lacks it, which is only allowed on 10+). TensorRT-RTX (versions 1.x, which
+    are not TensorRT 1.x) has no such flag: its networks are explicit-batch and strongly typed.
     """
-    if parse_version(trt_version)[0] >= 10:
+    if runtime != 'tensorrt' or parse_version(trt_version)[0] >= 10:
         return 0
     if explicit_batch_value is None:
         raise ClassifierError('TensorRT %s has no NetworkDefinitionCreationFlag.EXPLICIT_BATCH, '
                               'which the ONNX parser needs before 10.0' % trt_version)
     return 1 << int(explicit_batch_value)
+
+
+def normalise_runtime(requested):
+    """``' TensorRT_RTX'`` -> ``'tensorrt_rtx'``; anything else than the choices raises."""
+    value = str(requested).strip().lower()
+    if value not in RUNTIME_CHOICES:
+        raise ClassifierError('tensorrt_runtime must be one of %s, not %r' % (
+            ', '.join(RUNTIME_CHOICES), requested))
+    return value
+
+
+def runtime_name(trt):
+    """``'tensorrt'`` or ``'tensorrt_rtx'`` for an imported TensorRT module (by its name)."""
+    name = str(getattr(trt, '__name__', 'tensorrt')).split('.')[0]
+    return 'tensorrt_rtx' if name.startswith('tensorrt_rtx') else 'tensorrt'
+
+
+def runtime_label(runtime, version):
+    """``('tensorrt_rtx', '1.7.1.116')`` -> ``'TensorRT-RTX 1.7.1'``; 8.2.1.8 -> TensorRT 8.2.1."""
+    return '%s %s' % (RUNTIMES[runtime], '.'.join(str(p) for p in parse_version(version)[:3]))
+
+
+def supports_timing_cache(runtime):
+    """Classic TensorRT keeps a timing cache; TensorRT-RTX 1.2+ made its calls no-ops."""
+    return runtime == 'tensorrt'
+
+
+def strongly_typed(builder_flags):
+    """Tell whether ``trt.BuilderFlag`` lacks FP16 (TensorRT-RTX): precision is in the ONNX."""
+    return not hasattr(builder_flags, 'FP16')
+
+
+def fast_fp16(builder):
+    """``builder.platform_has_fast_fp16``; True where the builder lacks it (TensorRT-RTX).
+
+    TensorRT-RTX runs only on GPUs with fast FP16 (Turing and newer) and takes the precision
+    from the network's types, so there is nothing to fall back from.
+    """
+    return bool(getattr(builder, 'platform_has_fast_fp16', True))
+
+
+def supported_compute_capabilities(cc_enum):
+    """Compute capabilities named by ``trt.ComputeCapability`` (``SM86`` -> ``'8.6'``), sorted.
+
+    TensorRT-RTX's enum lists what its builder targets and its runtime runs; ``CURRENT`` and
+    ``NONE`` are not capabilities.
+    """
+    found = set()
+    for name in dir(cc_enum):
+        match = re.match(r'^SM(\d+)(\d)$', name)
+        if match:
+            found.add('%d.%s' % (int(match.group(1)), match.group(2)))
+    return sorted(found, key=_cc_order)
+
+
+def _cc_order(cc):
+    major, minor = cc.split('.')
+    return int(major), int(minor)
+
+
+def cc_enum_name(cc):
+    """``'8.6'`` -> ``'SM86'`` (the ``trt.ComputeCapability`` member)."""
+    return 'SM' + format_compute_capability(cc).replace('.', '')
+
+
+def parse_targets(text, supported):
+    """``'8.6, 8.9'`` -> ``['8.6', '8.9']``; ``'all'``: ``supported``; empty: the portable set.
+
+    The portable set is NVIDIA's default for TensorRT-RTX engines: every supported capability
+    from 8.0 on. Turing (7.5) only on request: it has no FP32 GEMM, so fp32 builds of models
+    with a fully connected layer fail for it (TensorRT says so). Unknown capabilities raise.
+    """
+    if text is None or not str(text).strip():
+        targets = [cc for cc in supported if _cc_order(cc) >= (8, 0)]
+    elif str(text).strip().lower() == 'all':
+        targets = list(supported)
+    else:
+        items = text if isinstance(text, (list, tuple)) else str(text).split(',')
+        targets = [format_compute_capability(item) for item in items if str(item).strip()]
+    unknown = [cc for cc in targets if cc not in supported]
+    if unknown or not targets:
+        raise ClassifierError('compute capability %s is not one this runtime builds for; choose '
+                              'from %s (or all)' % (', '.join(unknown) or '(none)',
+                                                    ', '.join(supported)))
+    return sorted(set(targets), key=_cc_order)
+
+
+def unsupported_gpu_reason(label, device_name, cc, supported, device_id=0):
+    """'' if ``cc`` is in ``supported``, else the one line a user needs to see."""
+    cc = format_compute_capability(cc)
+    if cc in supported:
+        return ''
+    return ('GPU %d (%s) has compute capability %s; %s runs engines only on compute capability '
+            '%s' % (device_id, device_name, cc, label, ', '.join(supported)))
 
 
 def slug(text):
@@ -94,7 +198,7 @@ def engine_cache_key(onnx_sha, trt_version, device_name, compute_capability, pre
     An engine only runs on the TensorRT version and GPU model that built it (docs/TENSORRT.md
     section 2, "Engine portability"), so all of these go into the key; changing any one rebuilds.
     """
-    fields = {
+    return _digest({
         'onnx_sha256': str(onnx_sha),
         'tensorrt': str(trt_version),
         'device': str(device_name),
@@ -102,7 +206,27 @@ def engine_cache_key(onnx_sha, trt_version, device_name, compute_capability, pre
         'precision': str(precision),
         'workspace_bytes': int(workspace_bytes),
         'input_shape': [int(d) for d in input_shape],
-    }
+    })
+
+
+def aot_engine_key(onnx_sha, runtime, version, targets, precision, workspace_bytes, input_shape):
+    """16 hex digits for an engine built ahead of time for ``targets`` (TensorRT-RTX).
+
+    No device here: such an engine runs on any GPU whose compute capability is in ``targets``,
+    with the same runtime and version.
+    """
+    return _digest({
+        'onnx_sha256': str(onnx_sha),
+        'runtime': str(runtime),
+        'version': str(version),
+        'targets': [format_compute_capability(cc) for cc in targets],
+        'precision': str(precision),
+        'workspace_bytes': int(workspace_bytes),
+        'input_shape': [int(d) for d in input_shape],
+    })
+
+
+def _digest(fields):
     blob = json.dumps(fields, sort_keys=True, separators=(',', ':')).encode('utf-8')
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -110,6 +234,33 @@ def engine_cache_key(onnx_sha, trt_version, device_name, compute_capability, pre
 def engine_filename(model, precision, key):
     """``'squeezenet1_1-fp16-0123456789abcdef.engine'``."""
     return '%s-%s-%s.engine' % (slug(model), precision, key)
+
+
+def aot_engine_filename(model, precision, targets, key):
+    """``'squeezenet1_1-fp16-cc86_89_120-0123456789abcdef.engine'``: the targets are readable."""
+    tags = '_'.join(format_compute_capability(cc).replace('.', '') for cc in targets)
+    return '%s-%s-cc%s-%s.engine' % (slug(model), precision, tags, key)
+
+
+def find_aot_engines(names, model, precision, cc, key_for):
+    """File names among ``names`` built for targets that include ``cc``, fewest targets first.
+
+    ``key_for(targets)`` returns the key those targets would have with everything else of this
+    request (ONNX, runtime, version, precision, workspace, shape); a name whose key differs was
+    built from something else and is skipped.
+    """
+    pattern = re.compile(r'^%s-%s-cc([0-9_]+)-([0-9a-f]{16})\.engine$' % (
+        re.escape(slug(model)), re.escape(precision)))
+    cc = format_compute_capability(cc)
+    found = []
+    for name in names:
+        match = pattern.match(name)
+        if not match:
+            continue
+        targets = ['%s.%s' % (tag[:-1], tag[-1]) for tag in match.group(1).split('_') if tag]
+        if cc in targets and match.group(2) == key_for(targets):
+            found.append((len(targets), name))
+    return [name for _count, name in sorted(found)]
 
 
 def timing_cache_name(trt_version, device_name, compute_capability):
@@ -401,3 +552,24 @@ class BuildProgress(object):
         self._thread.join()
         self.elapsed = self.clock() - self._start
         return False
+
+
+class BuildPhases(object):
+    """Log the phases an ``IProgressMonitor`` reports (TensorRT 10 and TensorRT-RTX).
+
+    The top ``depth`` levels go to info (``build phase: Building engine (3 steps)``), deeper ones
+    to debug. ``started`` keeps every phase name, in order.
+    """
+
+    def __init__(self, log, depth=2):
+        self.log = log
+        self.depth = depth
+        self.levels = {}
+        self.started = []
+
+    def start(self, name, parent, steps):
+        level = 0 if parent is None else self.levels.get(parent, 0) + 1
+        self.levels[name] = level
+        self.started.append(name)
+        line = 'build phase: %s%s (%d steps)' % ('. ' * level, name, int(steps))
+        (self.log.info if level < self.depth else self.log.debug)(line)

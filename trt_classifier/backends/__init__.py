@@ -16,9 +16,8 @@ BACKENDS = {
                 'pip install "chainer==7.8.1" "numpy<2" (and cupy for device:=gpu)'),
     'onnxruntime': ('onnxruntime_backend', 'OnnxRuntimeBackend', ('onnxruntime', 'onnx'),
                     'pip install onnxruntime "onnx==1.15.0" (onnxruntime-gpu for CUDA)'),
-    'tensorrt': ('tensorrt_backend', 'TensorRTBackend', ('tensorrt', 'pycuda.driver'),
-                 'on a Jetson TensorRT comes with JetPack and pycuda with pip install pycuda; '
-                 'on x86 pip install tensorrt pycuda (pycuda builds against the CUDA toolkit)'),
+    # classic TensorRT or TensorRT-RTX, a GPU it runs on, pycuda: tensorrt_backend.check_runtime
+    'tensorrt': ('tensorrt_backend', 'TensorRTBackend', (), ''),
     'null': ('null_backend', 'NullBackend', (), ''),
 }
 
@@ -38,6 +37,9 @@ def _entry(name):
 def check_available(name):
     """Raise BackendUnavailable naming the missing module and how to install it."""
     _module, _cls, runtimes, hint = _entry(name)
+    if name == 'tensorrt':  # which runtime, which GPU: the backend module knows (no imports)
+        from trt_classifier.backends.tensorrt_backend import check_runtime
+        check_runtime()
     for runtime in runtimes:
         if runtime == 'chainer':
             from trt_classifier.compat import patch_numpy

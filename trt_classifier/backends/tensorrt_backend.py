@@ -5,8 +5,14 @@
 Written against docs/TENSORRT.md (sections cited inline). Decisions that need no TensorRT
 live in ``trt_classifier.trt_utils``; context, buffers and stream in ``cuda_plumbing``.
 TensorRT and pycuda are imported in ``_load`` only.
+
+Two runtimes: classic TensorRT (``tensorrt``) and TensorRT-RTX (``tensorrt_rtx``), picked in that
+order unless ``tensorrt_runtime`` names one. Building needs no GPU with TensorRT-RTX: an engine
+built ahead of time for a list of compute capabilities is keyed by that list, and a node uses a
+cached engine whose list holds its GPU's capability, or builds one for it.
 """
 
+import importlib
 import logging
 import os
 import threading
@@ -15,27 +21,84 @@ from trt_classifier import trt_utils
 from trt_classifier.backends.base import Backend
 from trt_classifier.cache import usable_cache_dir, verify_reason, write_with_digest
 from trt_classifier.cuda_plumbing import CudaBuffers, PrimaryContext
-from trt_classifier.errors import ClassifierError
+from trt_classifier.errors import BackendUnavailable, ClassifierError
+from trt_classifier.gpu_probe import probe_gpus
 from trt_classifier.trt_utils import INPUT_NAME, OUTPUT_NAME
 
 DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
 ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (docs/TENSORRT.md §6)
-_TRT_LOGGER = []  # one trt.Logger per process: builder and runtime must share it
+_TRT_LOGGER = {}  # one trt.Logger per runtime module and process: builder and runtime share it
+INSTALL_HINT = ('classic TensorRT comes with JetPack on a Jetson (on x86: pip install tensorrt '
+                "from NVIDIA's index); TensorRT-RTX (RTX GPUs, and building anywhere): "
+                'pip install tensorrt-rtx-cu12==1.7.1.116')
+PYCUDA_HINT = 'pip install pycuda (it builds against the CUDA toolkit, e.g. nvcc from JetPack)'
 
 
-def _import_runtime():
-    """Return ``(tensorrt, pycuda.driver)`` or raise BackendUnavailable with the install hint."""
-    from trt_classifier.backends import check_available
-    check_available('tensorrt')
-    import pycuda.driver as cuda
-    import tensorrt as trt
-    return trt, cuda
+def import_trt(choice='auto'):
+    """Return the TensorRT module ``choice`` names; ``auto``: classic first, then TensorRT-RTX.
+
+    Raises BackendUnavailable naming the modules tried, why they failed and how to get one.
+    """
+    choice = trt_utils.normalise_runtime(choice)
+    names = list(trt_utils.RUNTIMES) if choice == 'auto' else [choice]
+    errors = []
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except Exception as exc:  # ImportError, or a broken install (OSError from a library)
+            errors.append('%s: %s' % (name, exc))
+    raise BackendUnavailable('backend tensorrt needs the Python module %s, which cannot be '
+                             'imported here (%s). To get it: %s' % (
+                                 ' or '.join(names), ', '.join(errors), INSTALL_HINT))
+
+
+def runtime_label(trt):
+    """``'TensorRT 8.2.1'`` or ``'TensorRT-RTX 1.7.1'``."""
+    return trt_utils.runtime_label(trt_utils.runtime_name(trt), trt.__version__)
+
+
+def supported_compute_capabilities(trt):
+    """Return what TensorRT-RTX builds for and runs on (``['8.6', ...]``); None for classic."""
+    enum = getattr(trt, 'ComputeCapability', None)
+    return trt_utils.supported_compute_capabilities(enum) if enum is not None else None
+
+
+def check_runtime(choice='auto', device_id=0):
+    """Return the TensorRT module if it can run engines on GPU ``device_id``; else raise.
+
+    One BackendUnavailable line for each way it cannot: no runtime module, no GPU (asked of the
+    CUDA driver, before anything else touches it), a compute capability TensorRT-RTX does not
+    run, no pycuda.
+    """
+    trt = import_trt(choice)
+    label = runtime_label(trt)
+    gpus, reason = probe_gpus()
+    if device_id >= len(gpus):
+        where = reason or 'GPU %d does not exist (this machine has %d)' % (device_id, len(gpus))
+        built = supported_compute_capabilities(trt)
+        raise BackendUnavailable('backend tensorrt (%s) cannot run engines here: %s%s' % (
+            label, where, '. Engines for compute capability %s can still be built here: '
+            'trt-classifier build-engine' % ', '.join(built) if built else ''))
+    supported = supported_compute_capabilities(trt)
+    if supported:
+        name, cc = gpus[device_id]
+        unsupported = trt_utils.unsupported_gpu_reason(label, name, cc, supported, device_id)
+        if unsupported:
+            raise BackendUnavailable('backend tensorrt cannot run here: ' + unsupported)
+    try:
+        importlib.import_module('pycuda.driver')
+    except Exception as exc:  # ImportError, or a broken install
+        raise BackendUnavailable('backend tensorrt (%s) needs the Python module pycuda.driver to '
+                                 'run engines, which cannot be imported here (%s). To get it: %s'
+                                 % (label, exc, PYCUDA_HINT)) from exc
+    return trt
 
 
 def _trt_logger(trt):
-    if not _TRT_LOGGER:
-        _TRT_LOGGER.append(trt.Logger(trt.Logger.WARNING))
-    return _TRT_LOGGER[0]
+    name = trt_utils.runtime_name(trt)
+    if name not in _TRT_LOGGER:
+        _TRT_LOGGER[name] = trt.Logger(trt.Logger.WARNING)
+    return _TRT_LOGGER[name]
 
 
 def _input_shape(model, size=None):
@@ -61,6 +124,92 @@ def _read_cached(path):
     except (OSError, ClassifierError) as exc:  # unreadable: rebuild rather than crash
         reason = str(exc)
     return None, reason
+
+
+def _onnx(trt, model, weights, precision, shape, cache_dir, log):
+    """``(path, sha256)`` of the ONNX to build from: the export, or its fp16 version.
+
+    Strongly typed runtimes (TensorRT-RTX) take the precision from the model's types, so fp16
+    builds from a converted copy (trt_classifier.fp16_onnx); classic TensorRT sets a flag.
+    """
+    from trt_classifier.export import ensure_onnx
+    path, sha = ensure_onnx(model, weights=weights, cache_dir=cache_dir, opset=ONNX_OPSET,
+                            input_size=shape[-1], log=log)
+    if precision == 'fp16' and trt_utils.strongly_typed(trt.BuilderFlag):
+        from trt_classifier.fp16_onnx import ensure_fp16_onnx
+        path, sha = ensure_fp16_onnx(path, sha, log)
+    return path, sha
+
+
+class _Job(object):
+    """One engine to find or build: its key and file, its name in logs, its timing cache.
+
+    ``targets`` None: built on and for one GPU (``device``, ``cc``), keyed by both, as classic
+    TensorRT does. Otherwise built ahead of time for those compute capabilities (TensorRT-RTX).
+    """
+
+    def __init__(self, trt, model, precision, onnx, workspace, shape, engine_dir, device=None,
+                 cc=None, targets=None):
+        self.runtime = trt_utils.runtime_name(trt)
+        self.version = trt.__version__
+        self.label = trt_utils.runtime_label(self.runtime, self.version)
+        self.model, self.precision, self.workspace, self.shape = model, precision, workspace, shape
+        self.onnx_path, self.onnx_sha = onnx
+        self.engine_dir, self.targets = engine_dir, targets
+        if targets is None:
+            key = trt_utils.engine_cache_key(self.onnx_sha, self.version, device, cc, precision,
+                                             workspace, shape)
+            name = trt_utils.engine_filename(model, precision, key)
+            where = device
+        else:
+            name = trt_utils.aot_engine_filename(model, precision, targets, self.key_for(targets))
+            where = 'compute capability %s' % ', '.join(targets)
+        self.path = os.path.join(engine_dir, name)
+        self.what = '%s (%s, %s, %s)' % (model, precision, self.label, where)
+        self.timing_path = None
+        if trt_utils.supports_timing_cache(self.runtime) and device is not None:
+            self.timing_path = os.path.join(
+                engine_dir, trt_utils.timing_cache_name(self.version, device, cc))
+
+    def key_for(self, targets):
+        return trt_utils.aot_engine_key(self.onnx_sha, self.runtime, self.version, targets,
+                                        self.precision, self.workspace, self.shape)
+
+    def candidates(self, cc):
+        """Return the cached files to try on a GPU of compute capability ``cc``, ours first."""
+        if self.targets is None:
+            return [self.path]
+        try:
+            names = os.listdir(self.engine_dir)
+        except OSError:
+            names = []
+        found = [os.path.join(self.engine_dir, name) for name in trt_utils.find_aot_engines(
+            names, self.model, self.precision, cc, self.key_for)]
+        return [self.path] + [path for path in found if path != self.path]
+
+
+def _find_cached(paths, runtime, label, log):
+    """Return ``(path, engine, '')`` of the first usable cached engine, else ``(None, None, why)``.
+
+    ``runtime`` None (no GPU): the checksum is all that can be verified, and ``engine`` is None.
+    """
+    reason = 'not cached yet'
+    for path in paths:
+        blob, why = _read_cached(path)
+        if blob is None:
+            if why != 'not cached yet':
+                reason = why
+            continue
+        if runtime is None:
+            log.info('found cached TensorRT engine %s (checksum verified)' % path)
+            return path, None, ''
+        engine = _deserialize(runtime, blob)
+        if engine is not None:
+            log.info('loaded cached TensorRT engine %s' % path)
+            return path, engine, ''
+        reason = ('%s could not deserialize %s (built by another TensorRT or GPU? its log above '
+                  'says)' % (label, path))
+    return None, None, reason
 
 
 def _timing_cache(config, path, log):
@@ -92,81 +241,120 @@ def _save(path, blob, what, log):
         return None
 
 
-def _build(trt, onnx_path, precision, workspace_bytes, shape, timing_path, what, log):
-    """Build and return serialized engine bytes (docs/TENSORRT.md section 2)."""
+def _progress_monitor(trt, log):
+    """Return an ``IProgressMonitor`` logging build phases (TensorRT 10, RTX), else None."""
+    base = getattr(trt, 'IProgressMonitor', None)
+    if base is None:
+        return None
+    phases = trt_utils.BuildPhases(log)
+
+    class _Monitor(base):
+
+        def __init__(self):
+            base.__init__(self)
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            phases.start(phase_name, parent_phase, num_steps)
+
+        def step_complete(self, phase_name, step):
+            return True  # go on building
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return _Monitor()
+
+
+def _build(trt, job, log):
+    """Build and return the serialized engine (a buffer) for ``job`` (docs/TENSORRT.md §2).
+
+    Needs a CUDA context with classic TensorRT; none with TensorRT-RTX, which builds for
+    ``job.targets`` (``num_compute_capabilities`` first, then each one).
+    """
     logger = _trt_logger(trt)
     builder = trt.Builder(logger)
     explicit = getattr(trt.NetworkDefinitionCreationFlag, 'EXPLICIT_BATCH', None)
-    network = builder.create_network(trt_utils.network_flags(trt.__version__, explicit))
+    network = builder.create_network(
+        trt_utils.network_flags(job.version, explicit, job.runtime))
     parser = trt.OnnxParser(network, logger)
-    with open(onnx_path, 'rb') as f:
+    with open(job.onnx_path, 'rb') as f:
         if not parser.parse(f.read()):
-            raise ClassifierError('TensorRT %s could not parse %s:\n  %s' % (
-                trt.__version__, onnx_path, '\n  '.join(trt_utils.format_parser_errors(parser))))
+            raise ClassifierError('%s could not parse %s:\n  %s' % (
+                job.label, job.onnx_path,
+                '\n  '.join(trt_utils.format_parser_errors(parser))))
     config = builder.create_builder_config()
     pools = getattr(trt, 'MemoryPoolType', None)
-    trt_utils.set_workspace(config, workspace_bytes, getattr(pools, 'WORKSPACE', None))
-    if precision == 'fp16':
-        config.set_flag(trt.BuilderFlag.FP16)
+    trt_utils.set_workspace(config, job.workspace, getattr(pools, 'WORKSPACE', None))
+    if job.precision == 'fp16':
+        if not trt_utils.strongly_typed(trt.BuilderFlag):  # else: fp16 from the ONNX's types
+            config.set_flag(trt.BuilderFlag.FP16)
     elif hasattr(trt.BuilderFlag, 'TF32'):  # TF32 is on by default (Ampere+, e.g. Orin)
         config.clear_flag(trt.BuilderFlag.TF32)  # fp32 means fp32, like the Chainer reference
+    if job.targets is not None:
+        config.num_compute_capabilities = len(job.targets)
+        for index, cc in enumerate(job.targets):
+            config.set_compute_capability(
+                getattr(trt.ComputeCapability, trt_utils.cc_enum_name(cc)), index)
     if hasattr(trt.ProfilingVerbosity, 'DETAILED'):  # 8.2+; lets the inspector name layer types
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     profile = None
     for i in range(network.num_inputs):  # any -1 input needs an optimization profile (section 6)
         tensor = network.get_input(i)
         if trt_utils.is_dynamic(tensor.shape):
-            fixed = trt_utils.resolve_shape(tensor.shape, shape, tensor.name)
+            fixed = trt_utils.resolve_shape(tensor.shape, job.shape, tensor.name)
             profile = profile or builder.create_optimization_profile()
             profile.set_shape(tensor.name, fixed, fixed, fixed)
     if profile is not None:
         config.add_optimization_profile(profile)
-    timing_cache = _timing_cache(config, timing_path, log)  # noqa: F841 (alive until built)
-    with trt_utils.BuildProgress(log, what) as progress:
+    timing_cache = None
+    if job.timing_path:
+        timing_cache = _timing_cache(config, job.timing_path, log)  # noqa: F841 (kept alive)
+    else:
+        log.info('%s keeps no timing cache (its timing-cache calls are no-ops): none written'
+                 % job.label)
+    monitor = _progress_monitor(trt, log)
+    if monitor is not None:
+        config.progress_monitor = monitor
+    with trt_utils.BuildProgress(log, job.what) as progress:
         serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise ClassifierError('TensorRT %s failed to build an engine for %s (its log above says '
-                              'why)' % (trt.__version__, what))
-    log.info('built the TensorRT engine for %s in %.0f s' % (what, progress.elapsed))
-    _save(timing_path, bytes(config.get_timing_cache().serialize()), 'timing cache', log)
-    return bytes(serialized)
+        raise ClassifierError('%s failed to build an engine for %s (its log above says why)' % (
+            job.label, job.what))
+    log.info('built the TensorRT engine for %s in %.1f s (%.1f MB)' % (
+        job.what, progress.elapsed, memoryview(serialized).nbytes / 1e6))
+    if job.timing_path:
+        _save(job.timing_path, bytes(config.get_timing_cache().serialize()), 'timing cache',
+              log)
+    return serialized
 
 
 def _load_engine(trt, runtime, ctx, model, weights, requested, workspace_bytes, shape,
                  cache_dir, log):
-    """Return ``(engine, path or None, precision)``: the verified cached engine or a new one."""
-    from trt_classifier.export import ensure_onnx
-    onnx_path, onnx_sha = ensure_onnx(model, weights=weights, cache_dir=cache_dir,
-                                      opset=ONNX_OPSET, input_size=shape[-1], log=log)
-    fast_fp16 = True
-    if trt_utils.normalise_precision(requested) == 'fp16':
-        fast_fp16 = trt.Builder(_trt_logger(trt)).platform_has_fast_fp16
-    precision, warning = trt_utils.choose_precision(requested, fast_fp16)
-    if warning:
-        log.warning(warning)
-    device, cc = ctx.device_name(), ctx.compute_capability()
-    key = trt_utils.engine_cache_key(onnx_sha, trt.__version__, device, cc, precision,
-                                     workspace_bytes, shape)
+    """Return ``(engine, path or None, precision)``: a verified cached engine or a new one."""
+    precision = trt_utils.normalise_precision(requested)
+    if precision == 'fp16':
+        precision, warning = trt_utils.choose_precision(
+            requested, trt_utils.fast_fp16(trt.Builder(_trt_logger(trt))))
+        if warning:
+            log.warning(warning)
+    onnx = _onnx(trt, model, weights, precision, shape, cache_dir, log)
+    device = ctx.device_name()
+    cc = trt_utils.format_compute_capability(ctx.compute_capability())
     engine_dir = os.path.join(cache_dir, 'engines')
-    path = os.path.join(engine_dir, trt_utils.engine_filename(model, precision, key))
-    blob, reason = _read_cached(path)
-    if blob is not None:
-        engine = _deserialize(runtime, blob)
-        if engine is not None:
-            log.info('loaded cached TensorRT engine %s' % path)
-            return engine, path, precision
-        reason = ('TensorRT %s could not deserialize %s (built by another TensorRT or GPU? its '
-                  'log above says)' % (trt.__version__, path))
-    what = '%s (%s, TensorRT %s, %s)' % (model, precision, trt.__version__, device)
-    log.info('building TensorRT engine for %s: %s' % (what, reason))
-    timing_name = trt_utils.timing_cache_name(trt.__version__, device, cc)
-    timing_path = os.path.join(engine_dir, timing_name)
-    blob = _build(trt, onnx_path, precision, workspace_bytes, shape, timing_path, what, log)
-    path = _save(path, blob, 'engine', log)
+    if supported_compute_capabilities(trt):  # TensorRT-RTX: any engine whose targets hold cc
+        job = _Job(trt, model, precision, onnx, workspace_bytes, shape, engine_dir, targets=[cc])
+    else:
+        job = _Job(trt, model, precision, onnx, workspace_bytes, shape, engine_dir, device, cc)
+    path, engine, reason = _find_cached(job.candidates(cc), runtime, job.label, log)
+    if engine is not None:
+        return engine, path, precision
+    log.info('building TensorRT engine for %s: %s' % (job.what, reason))
+    blob = _build(trt, job, log)
+    path = _save(job.path, blob, 'engine', log)
     engine = _deserialize(runtime, blob)
     if engine is None:
-        raise ClassifierError('TensorRT %s could not deserialize the engine it just built for %s'
-                              % (trt.__version__, what))
+        raise ClassifierError('%s could not deserialize the engine it just built for %s'
+                              % (job.label, job.what))
     return engine, path, precision
 
 
@@ -182,8 +370,10 @@ class TensorRTBackend(Backend):
     _trt = _ctx = _runtime = _engine = _context = _buffers = None
 
     def _load(self):
-        trt, cuda = _import_runtime()
+        choice = trt_utils.normalise_runtime(self.options.get('tensorrt_runtime', 'auto'))
         trt_utils.normalise_precision(self.precision)  # fail before touching the GPU
+        trt = check_runtime(choice, self.device_id)
+        import pycuda.driver as cuda
         if self.device_kind != 'gpu':
             self.log.warning('the tensorrt backend runs on the GPU; using gpu:%d' % self.device_id)
             self.device_kind = 'gpu'
@@ -314,7 +504,8 @@ class TensorRTBackend(Backend):
     def describe(self):
         info = super().describe()
         info.update(engine=self.engine_path,
-                    tensorrt=getattr(self._trt, '__version__', None))
+                    tensorrt=getattr(self._trt, '__version__', None),
+                    tensorrt_runtime=runtime_label(self._trt) if self._trt else None)
         return info
 
     def _close(self):
@@ -333,20 +524,54 @@ class TensorRTBackend(Backend):
 
 
 def build_engine(model, weights='random', precision='fp32', workspace_mb=DEFAULT_WORKSPACE_MB,
-                 cache_dir=None, log=None, device_id=0):
-    """Build (or find) the cached engine for ``model``; return its path (``build-engine`` CLI)."""
+                 cache_dir=None, log=None, device_id=0, runtime='auto', targets=None,
+                 engine_dir=None):
+    """Build (or find) the cached engine for ``model``; return its path (``build-engine`` CLI).
+
+    TensorRT-RTX builds ahead of time, without a GPU, CUDA context or pycuda, for ``targets``
+    (compute capabilities, e.g. ``'8.6,8.9'``; default: every one it supports). Classic TensorRT
+    builds on and for GPU ``device_id``. ``engine_dir`` defaults to ``<cache_dir>/engines``.
+    """
     log = log or logging.getLogger('trt_classifier.tensorrt')
-    trt, cuda = _import_runtime()
+    trt = import_trt(runtime)
     cache_dir = usable_cache_dir(cache_dir, log)
+    engine_dir = engine_dir or os.path.join(cache_dir, 'engines')
     workspace = trt_utils.workspace_bytes(workspace_mb)
+    shape = _input_shape(model)
+    supported = supported_compute_capabilities(trt)
+    if not supported:
+        if targets:
+            raise ClassifierError('compute capabilities can be chosen with TensorRT-RTX only; %s '
+                                  'builds for the GPU it runs on' % runtime_label(trt))
+        return _build_on_gpu(model, weights, precision, workspace, shape, cache_dir, log,
+                             device_id, runtime)
+    precision = trt_utils.normalise_precision(precision)
+    job = _Job(trt, model, precision, _onnx(trt, model, weights, precision, shape, cache_dir, log),
+               workspace, shape, engine_dir, targets=trt_utils.parse_targets(targets, supported))
+    path, _engine, reason = _find_cached([job.path], None, job.label, log)
+    if path:
+        return path
+    log.info('building TensorRT engine for %s: %s' % (job.what, reason))
+    path = _save(job.path, _build(trt, job, log), 'engine', log)
+    if path is None:
+        raise ClassifierError('the engine for %s was built but could not be saved under %s' % (
+            model, engine_dir))
+    return path
+
+
+def _build_on_gpu(model, weights, precision, workspace, shape, cache_dir, log, device_id,
+                  runtime):
+    """Classic TensorRT: build in a CUDA context on GPU ``device_id``, keyed by that GPU."""
+    trt = check_runtime(runtime, device_id)
+    import pycuda.driver as cuda
     ctx = PrimaryContext(cuda, device_id)
     try:
         with ctx.pushed():
-            runtime = trt.Runtime(_trt_logger(trt))
+            trt_runtime = trt.Runtime(_trt_logger(trt))
             engine, path, _precision = _load_engine(
-                trt, runtime, ctx, model, weights, precision, workspace, _input_shape(model),
-                cache_dir, log)
-            del engine, runtime  # freed with the context pushed
+                trt, trt_runtime, ctx, model, weights, precision, workspace, shape, cache_dir,
+                log)
+            del engine, trt_runtime  # freed with the context pushed
     finally:
         ctx.release()
     if path is None:
