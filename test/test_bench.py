@@ -65,6 +65,14 @@ def test_statistics_speedup_and_agreement_on_known_samples():
     assert '67%' in report.stats_table(result)
 
 
+def test_tensorrt_column_names_the_runtime_the_run_recorded():
+    result = make_report()
+    result['environment']['tensorrt_runtime'] = 'TensorRT-RTX 1.7.1'
+    assert report.study_table(result).splitlines()[0].split('|')[3] == ' TensorRT-RTX 1.7.1 '
+    result['environment']['tensorrt_runtime'] = 'TensorRT 8.2.1'
+    assert ' TensorRT 8.2.1 ' in report.study_table(result).splitlines()[0]
+
+
 def test_save_load_and_compare(tmp_path):
     result = make_report()
     paths = report.save(result, str(tmp_path))

@@ -77,7 +77,10 @@ def build(runs, protocol, environment):
         ('top1_agreement_vs_chainer', agreement(runs))])
 
 
-def _title(backend):
+def _title(backend, environment=None):
+    """Column title; tensorrt names its runtime where the run recorded it (TensorRT-RTX 1.7.1)."""
+    if backend == 'tensorrt' and (environment or {}).get('tensorrt_runtime'):
+        return environment['tensorrt_runtime']
     return BACKEND_TITLES.get(backend, backend)
 
 
@@ -100,7 +103,7 @@ def _table(header, rows):
 
 def study_table(result):
     """Model | Chainer | TensorRT | ONNX Runtime | ... | Speedup vs Chainer (mean inference ms)."""
-    runs = result['runs']
+    runs, env = result['runs'], result.get('environment')
     backends = [b for b in _ordered_backends(runs) if b != 'null']
     models = []
     for run in runs:
@@ -122,11 +125,11 @@ def study_table(result):
                 cells.append('error (%d frames)' % len(run['samples']))
             else:
                 cells.append('n/a' if run['error'].startswith('unavailable') else 'error')
-        speedups = ['%s %.2fx' % (_title(b), means['chainer'] / means[b])
+        speedups = ['%s %.2fx' % (_title(b, env), means['chainer'] / means[b])
                     for b in backends if b != 'chainer' and b in means and 'chainer' in means]
         cells.append(', '.join(speedups) or '-')
         rows.append(cells)
-    header = ['Model'] + [_title(b) for b in backends] + ['Speedup vs Chainer']
+    header = ['Model'] + [_title(b, env) for b in backends] + ['Speedup vs Chainer']
     return _table(header, rows)
 
 
