@@ -80,13 +80,17 @@ def network_flags(trt_version, explicit_batch_value, runtime='tensorrt'):
     return 1 << int(explicit_batch_value)
 
 
+def _one_of(name, requested, choices, where=''):
+    value = str(requested).strip().lower()
+    if value not in choices:
+        raise ClassifierError('%s must be one of %s%s, not %r' % (
+            name, ', '.join(choices), where, requested))
+    return value
+
+
 def normalise_runtime(requested):
     """``' TensorRT_RTX'`` -> ``'tensorrt_rtx'``; anything else than the choices raises."""
-    value = str(requested).strip().lower()
-    if value not in RUNTIME_CHOICES:
-        raise ClassifierError('tensorrt_runtime must be one of %s, not %r' % (
-            ', '.join(RUNTIME_CHOICES), requested))
-    return value
+    return _one_of('tensorrt_runtime', requested, RUNTIME_CHOICES)
 
 
 def runtime_name(trt):
@@ -272,11 +276,7 @@ def timing_cache_name(trt_version, device_name, compute_capability):
 
 def normalise_precision(requested):
     """``'FP16 '`` -> ``'fp16'``; anything but fp32/fp16 raises, listing the allowed values."""
-    value = str(requested).strip().lower()
-    if value not in PRECISIONS:
-        raise ClassifierError('precision must be one of %s for the tensorrt backend, not %r' % (
-            ', '.join(PRECISIONS), requested))
-    return value
+    return _one_of('precision', requested, PRECISIONS, ' for the tensorrt backend')
 
 
 def choose_precision(requested, platform_has_fast_fp16):
