@@ -12,7 +12,7 @@ import pytest
 
 from trt_classifier import report
 from trt_classifier.cli import main as cli_main
-from trt_classifier.errors import ClassifierError
+from trt_classifier.errors import BackendUnavailable, ClassifierError
 
 
 def _result(model, backend, frame, inference, roundtrip, top1):
@@ -123,6 +123,11 @@ def test_bench_end_to_end_over_ros(tmp_path, cache_dir):
         assert len(run['samples']) == 5, run['error']
         assert all(s['roundtrip_ms'] >= s['inference_ms'] > 0 for s in run['samples'])
     assert by_backend['tensorrt']['error'].startswith('unavailable')
+    from trt_classifier.backends import check_available
+    try:
+        check_available('tensorrt')
+    except BackendUnavailable as exc:  # the bench names the reason the node would give
+        assert by_backend['tensorrt']['error'] == 'unavailable: %s' % str(exc).replace(';', ',')
     # same random weights (seed 0) on both backends: the same class for every frame
     assert result['top1_agreement_vs_chainer']['squeezenet1_1/onnxruntime'] == 1.0
     assert result['environment']['versions']['chainer'] == '7.8.1'
