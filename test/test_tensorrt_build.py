@@ -326,6 +326,8 @@ def test_node_on_a_fake_gpu_uses_the_aot_engine_for_its_compute_capability(
         rtx, cache_dir, monkeypatch, tmp_path):
     """Real ONNX, real builder, real engine files; only the GPU, pycuda and the runtime are fakes.
 
+    ``tensorrt_runtime: tensorrt_rtx`` picks TensorRT-RTX although a (fake) classic one imports.
+
     The fake runtime checks that it is handed the bytes of the engine file the cache chose and
     returns a fake engine (test_tensorrt_backend.py's) that computes known logits.
     """
@@ -353,7 +355,8 @@ def test_node_on_a_fake_gpu_uses_the_aot_engine_for_its_compute_capability(
     proxy.Runtime, proxy.TensorIOMode = Runtime, fake10.TensorIOMode
     pycuda = types.ModuleType('pycuda')
     pycuda.driver = fake_cuda
-    for name, module in (('tensorrt', None), ('tensorrt_rtx', proxy), ('pycuda', pycuda),
+    classic = make_fake_trt('8.2.1.8', fake_cuda)  # auto would take it: the parameter forces RTX
+    for name, module in (('tensorrt', classic), ('tensorrt_rtx', proxy), ('pycuda', pycuda),
                          ('pycuda.driver', fake_cuda)):
         monkeypatch.setitem(sys.modules, name, module)
     _probe(monkeypatch, [('NVIDIA GeForce RTX 3090', '8.6')])
@@ -369,7 +372,7 @@ def test_node_on_a_fake_gpu_uses_the_aot_engine_for_its_compute_capability(
         fake_cuda.Device.compute_capability = lambda self: cc
         _probe(monkeypatch, [('NVIDIA GeForce RTX', '%d.%d' % cc)])
         return create_backend('tensorrt', 'squeezenet1_1', device='gpu', cache_dir=cache,
-                              log=log).load()
+                              log=log, options={'tensorrt_runtime': 'tensorrt_rtx'}).load()
 
     log = RecordingLog()
     backend = load(log)
@@ -396,3 +399,4 @@ def test_node_on_a_fake_gpu_uses_the_aot_engine_for_its_compute_capability(
     finally:
         backend.close()
     assert fake_cuda.pushes == fake_cuda.pops and fake_cuda.memory == {}
+    assert not [c for c in classic.calls if c[0] == 'build']  # classic TensorRT never used
