@@ -28,6 +28,7 @@ from trt_classifier.preprocess import (label_of, load_labels, Preprocessor, RESI
                                        top_k)
 from trt_classifier.slot import LatestSlot
 from trt_classifier.stats import Window
+from trt_classifier.trt_utils import RUNTIME_CHOICES
 
 # Parameters whose change needs a new backend: applied by the worker between two frames.
 RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
@@ -61,8 +62,8 @@ PARAMS = [
     ('reload_policy', 'keep_serving', 'keep_serving (load the new model, then release the old) '
                                       'or release_first (halves peak memory, e.g. on a Nano)'),
     ('workspace_mb', 1024, 'tensorrt builder workspace in MiB'),
-    ('tensorrt_runtime', 'auto', 'tensorrt backend: auto (classic TensorRT if importable, else '
-                                 'TensorRT-RTX), tensorrt or tensorrt_rtx'),
+    ('tensorrt_runtime', 'auto', 'tensorrt backend: %s (auto: classic TensorRT if importable, '
+                                 'else TensorRT-RTX)' % ', '.join(RUNTIME_CHOICES)),
     ('silence_timeout_s', 5.0,
      'seconds without frames (while publishers exist) before diagnosing'),
 ]
@@ -105,7 +106,7 @@ def validate(name, value):
         'normalize': ['custom', 'model'], 'image_qos': list(qos_policy.IMAGE_QOS_MODES),
         'use_cudnn': ['always', 'auto', 'never'],
         'reload_policy': ['keep_serving', 'release_first'],
-        'tensorrt_runtime': ['auto', 'tensorrt', 'tensorrt_rtx'],
+        'tensorrt_runtime': list(RUNTIME_CHOICES),
     }
     if name in choices and value not in choices[name]:
         return '%s must be one of %s, not %r' % (name, ', '.join(choices[name]), value)

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from trt_classifier.errors import ClassifierError
+from trt_classifier.trt_utils import RUNTIME_CHOICES
 
 STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
 
@@ -154,7 +155,7 @@ def build_parser():
     p.add_argument('--weights', default='random')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
     p.add_argument('--workspace-mb', type=int, default=1024)
-    p.add_argument('--runtime', default='auto', choices=['auto', 'tensorrt', 'tensorrt_rtx'],
+    p.add_argument('--runtime', default='auto', choices=RUNTIME_CHOICES,
                    help='auto: classic TensorRT if importable, else TensorRT-RTX')
     p.add_argument('--compute-capabilities', default=None, metavar='CC[,CC...]',
                    help='TensorRT-RTX targets, e.g. 8.6,8.9, or all (default: 8.0 and up, '

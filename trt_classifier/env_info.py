@@ -114,8 +114,8 @@ def tensorrt_runtime_summary():
     gpus, reason = probe_gpus()
     return '%s; %s; GPUs here: %s' % (
         runtime_label(trt),
-        'builds without a GPU for compute capability %s and runs engines on those'
-        % ', '.join(supported) if supported else 'builds and runs on this GPU',
+        'builds without a GPU, runs engines on compute capability %s' % ', '.join(supported)
+        if supported else 'builds and runs engines on the GPU it runs on',
         ', '.join('%s (compute capability %s)' % gpu for gpu in gpus) or reason)
 
 

@@ -37,7 +37,7 @@ def _entry(name):
 def check_available(name):
     """Raise BackendUnavailable naming the missing module and how to install it."""
     _module, _cls, runtimes, hint = _entry(name)
-    if name == 'tensorrt':  # which runtime, which GPU: the backend module knows (no imports)
+    if name == 'tensorrt':  # which runtime, which GPU, pycuda: the backend module decides
         from trt_classifier.backends.tensorrt_backend import check_runtime
         check_runtime()
     for runtime in runtimes:
