@@ -291,3 +291,70 @@ def test_clean_graph_moves_initializers_out_of_the_inputs():
     cleaned = export.clean_graph(helper.make_model(graph))
     assert [vi.name for vi in cleaned.graph.input] == ['input']
     assert [init.name for init in cleaned.graph.initializer] == ['W']
+
+
+def test_streamed_export_reads_back_as_onnx_chainers_model(squeezenet_onnx):
+    """The file written chunk by chunk is, field for field, what onnx_chainer would build."""
+    import onnx
+    import onnx_chainer
+    path, _sha, log = squeezenet_onnx
+    chain, _identity = models.load_model('squeezenet1_1', 'random')
+    x = numpy.zeros((1, 3, 224, 224), numpy.float32)
+    chainer = import_chainer()
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        reference = export.clean_graph(onnx_chainer.export(
+            chain, x, opset_version=export.DEFAULT_OPSET, input_names=[export.INPUT_NAME],
+            output_names=[export.OUTPUT_NAME], train=False))
+    assert onnx.load(path) == reference
+    assert len(reference.graph.initializer) == 52
+    assert 'peak RSS' in log.text('info')
+
+
+def test_onnx_chunks_frame_every_tensor_kind():
+    """Empty, scalar, int64 and multi-byte-length tensors survive the hand-written framing."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    arrays = {'big': numpy.arange(40000, dtype=numpy.float32).reshape(200, 200),
+              'shape': numpy.array([1, -1], numpy.int64), 'scalar': numpy.float32(2.5),
+              'empty': numpy.zeros((0, 3), numpy.float32)}
+    inits = []
+    for name, array in arrays.items():
+        tensor = numpy_helper.from_array(numpy.empty((0,), array.dtype), name)
+        del tensor.dims[:]
+        tensor.dims.extend(numpy.shape(array))
+        inits.append(tensor)
+    graph = helper.make_graph(
+        [helper.make_node('Add', ['input', 'big'], ['logits'])], 'g',
+        [helper.make_tensor_value_info('input', TensorProto.FLOAT, [200, 200])],
+        [helper.make_tensor_value_info('logits', TensorProto.FLOAT, [200, 200])], inits)
+    skeleton = helper.make_model(graph)
+    export.check_skeleton(skeleton)
+    data = b''.join(bytes(c) for c in export.onnx_chunks(skeleton, {
+        k: numpy.asarray(v) for k, v in arrays.items()}))
+    loaded = onnx.ModelProto.FromString(data)
+    onnx.checker.check_model(loaded)
+    for tensor in loaded.graph.initializer:
+        numpy.testing.assert_array_equal(numpy_helper.to_array(tensor), arrays[tensor.name])
+    assert loaded.graph.node[0].op_type == 'Add' and loaded.opset_import == skeleton.opset_import
+
+
+def test_check_skeleton_names_the_problem():
+    from onnx import helper, TensorProto
+    graph = helper.make_graph(
+        [helper.make_node('NoSuchOp', ['input'], ['logits'])], 'g',
+        [helper.make_tensor_value_info('input', TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info('logits', TensorProto.FLOAT, [1, 4])])
+    with pytest.raises(ClassifierError) as info:
+        export.check_skeleton(helper.make_model(graph))
+    assert 'onnx.checker' in str(info.value) and 'NoSuchOp' in str(info.value)
+
+
+def test_write_chunks_with_digest(tmp_path):
+    path = str(tmp_path / 'chunks.bin')
+    chunks = [b'abc', memoryview(numpy.arange(5, dtype=numpy.uint8)), b'']
+    digest = cache.write_chunks_with_digest(path, chunks)
+    expected = b'abc' + bytes(range(5))
+    assert digest == hashlib.sha256(expected).hexdigest()
+    with open(path, 'rb') as f:
+        assert f.read() == expected
+    assert cache.verify_reason(path) == ''

@@ -327,3 +327,51 @@ def test_efficientnet_onnx_export_matches_chainer(built, tmp_path):
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     expected = run(model, x)
     assert numpy.linalg.norm(got - expected) / numpy.linalg.norm(expected) < 1e-4
+
+
+def test_lean_initialisation_gives_chainers_own_weights():
+    """Chunked in-place normal draws and no gradients: the same weights as Chainer's build."""
+    from trt_classifier.models import caffe_nets
+    lean = models.get_spec('resnet101').build()
+    assert lean.fc6.W.grad is None and lean.fc6.W.size > models.INIT_CHUNK
+    state = numpy.random.get_state()
+    numpy.random.seed(models.RANDOM_SEED)
+    try:
+        plain = caffe_nets.ResNet101()
+    finally:
+        numpy.random.set_state(state)
+    assert plain.fc6.W.grad is not None  # what lean_initialisation avoids
+    for (name, a), (_name, b) in zip(sorted(lean.namedparams()), sorted(plain.namedparams())):
+        assert numpy.array_equal(a.array, b.array), name
+    assert chainer.Parameter.initialize.__name__ == 'initialize'  # patches undone
+
+
+def test_saved_import_errors_keep_no_stack(monkeypatch):
+    """A module's saved ImportError must not keep the frames (and models) of its importer."""
+    import gc
+    import weakref
+    from trt_classifier.compat import drop_import_tracebacks
+
+    class Big(object):
+        pass
+
+    def importer(module):
+        big = Big()  # a local of a frame on the stack at import time, like a loaded model
+        try:
+            raise ImportError('No module named PIL')
+        except ImportError as exc:
+            module.saved_error = exc
+        return weakref.ref(big)
+
+    module = types.ModuleType('chainer.fake_vision')
+    monkeypatch.setitem(sys.modules, 'chainer.fake_vision', module)
+    ref = importer(module)
+    gc.collect()
+    assert ref() is not None  # held by the traceback's frame
+    drop_import_tracebacks()
+    gc.collect()
+    assert ref() is None and str(module.saved_error) == 'No module named PIL'
+    models.load_model('squeezenet1_1', 'random')
+    saved = [v for name, m in list(sys.modules.items()) if name.startswith('chainer') and m
+             for v in vars(m).values() if isinstance(v, BaseException)]
+    assert all(v.__traceback__ is None for v in saved)

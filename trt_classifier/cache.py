@@ -62,7 +62,10 @@ def file_sha256(path, chunk=1 << 20):
 
 
 def atomic_write(path, data):
-    """Write ``data`` (bytes) to ``path`` so that readers see the old file or the whole new one.
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    ``data`` is bytes, or an iterable of bytes-like chunks (a large file is then never whole in
+    memory).
 
     Written to a temp file in the same directory, flushed and fsynced, then ``os.replace``d: two
     nodes sharing one cache never read a half-written file.
@@ -72,7 +75,8 @@ def atomic_write(path, data):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data)
+            for chunk in [data] if isinstance(data, (bytes, bytearray, memoryview)) else data:
+                f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -86,6 +90,20 @@ def write_with_digest(path, data):
     """Atomically write ``data`` and a ``path.sha256`` sidecar holding its hash."""
     atomic_write(path, data)
     atomic_write(path + '.sha256', hashlib.sha256(data).hexdigest().encode('ascii'))
+
+
+def write_chunks_with_digest(path, chunks):
+    """:func:`write_with_digest` for an iterable of bytes-like chunks; return the hex digest."""
+    digest = hashlib.sha256()
+
+    def hashed():
+        for chunk in chunks:
+            digest.update(chunk)
+            yield chunk
+
+    atomic_write(path, hashed())
+    atomic_write(path + '.sha256', digest.hexdigest().encode('ascii'))
+    return digest.hexdigest()
 
 
 def read_verified(path):

@@ -304,9 +304,10 @@ class ClassifierNode(Node):
             self.config['qos_depth'], reason))
 
     def _on_image(self, msg):
+        received, cpu = time.perf_counter(), time.thread_time()
         self.counts['received'] += 1
         self.last_frame_time = time.monotonic()
-        self.slot.put((msg, time.perf_counter()))
+        self.slot.put((msg, received, time.thread_time() - cpu))
 
     # --- worker -------------------------------------------------------------------------------
     def _update_frame_config(self):
@@ -420,7 +421,9 @@ class ClassifierNode(Node):
                 'ort_tensorrt': config['ort_tensorrt'],
                 'tensorrt_runtime': config['tensorrt_runtime']})
 
-    def _process(self, msg, received):
+    def _process(self, msg, received, callback_cpu):
+        """Classify one frame and publish; ``callback_cpu``: CPU seconds of its callback."""
+        cpu_start = time.thread_time()
         backend, config = self.backend, self.frame_config
         if backend is None:
             self.counts['failed'] += 1
@@ -448,7 +451,7 @@ class ClassifierNode(Node):
         for name, value in (('inference_ms', inference_ms), ('preprocess_ms', preprocess_ms),
                             ('total_ms', total_ms), ('age_ms', age_ms)):
             self.pub_latency[name].publish(Float64(data=float(value)))
-        self.pub_result.publish(String(data=json.dumps({
+        result = {
             'frame_id': msg.header.frame_id, 'stamp_ns': stamp_ns,
             'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
             'label': label, 'index': best[0][0], 'score': best[0][1],
@@ -456,7 +459,12 @@ class ClassifierNode(Node):
             'backend': backend.name, 'model': backend.model_name, 'device': backend.device,
             'precision': backend.precision, 'weights': backend.weights,
             'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
-            'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None})))
+            'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None}
+        # the node's own work on this frame, up to this last publish (rclpy's deserialisation
+        # before the callback is not in it): wall time and CPU time of the two threads
+        result['node_ms'] = (time.perf_counter() - received) * 1000.0
+        result['node_cpu_ms'] = (time.thread_time() - cpu_start + callback_cpu) * 1000.0
+        self.pub_result.publish(String(data=json.dumps(result)))
         self.counts['done'] += 1
 
     # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------

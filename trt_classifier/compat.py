@@ -51,4 +51,21 @@ def import_chainer():
     # Chainer 7.8.1 pins CuPy 7.x and warns on every newer CuPy; the mismatch is deliberate.
     os.environ.setdefault('CHAINER_WARN_VERSION_MISMATCH', '0')
     import chainer
+    drop_import_tracebacks()
     return chainer
+
+
+def drop_import_tracebacks(prefix='chainer'):
+    """Free the call stacks that Chainer's modules keep in their saved ImportErrors.
+
+    Modules such as ``chainer.links.model.vision.vgg`` keep ``except ImportError as e`` in a
+    global (PIL, ideep, scipy missing). The traceback keeps every frame of the stack that first
+    imported them, up to the node's worker, with their locals: the first model loaded (VGG16:
+    553 MB) then stayed in memory after being released. The message stays; the frames go.
+    """
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == prefix or name.startswith(prefix + '.')):
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, BaseException) and value.__traceback__ is not None:
+                value.__traceback__ = None
