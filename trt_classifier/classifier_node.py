@@ -20,7 +20,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float64, String
 
-from trt_classifier import backends, models, qos_policy, rosutil
+from trt_classifier import backends, models, qos_policy, resources, rosutil
 from trt_classifier.backends.base import parse_device
 from trt_classifier.errors import ClassifierError
 from trt_classifier.imgconv import image_msg_to_rgb, ImageError
@@ -133,16 +133,6 @@ def validate(name, value):
     return ''
 
 
-def resident_mb():
-    """Resident memory of this process in MB (Linux), or NaN."""
-    try:
-        with open('/proc/self/statm') as f:
-            pages = int(f.read().split()[1])
-        return pages * os.sysconf('SC_PAGE_SIZE') / 1e6
-    except (OSError, ValueError, IndexError):
-        return float('nan')
-
-
 class _OnDevice(object):
     """Run a GPU preprocessor with CUDA device ``device_id`` current (the worker's thread)."""
 
@@ -207,6 +197,10 @@ class ClassifierNode(Node):
             name: self.create_publisher(Float64, 'latency/' + name, 10)
             for name in ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms')}
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        # latency topics with a subscriber (re-checked each second, so a frame costs no graph
+        # query): nobody listening, nothing serialised
+        self.latency_listened = list(self.pub_latency)
+        self.wall_clock = False  # node clock == time.time() (no /clock): checked each second
 
         self.slot = LatestSlot()
         self.counts = {'received': 0, 'done': 0, 'rejected': 0, 'failed': 0}
@@ -304,10 +298,10 @@ class ClassifierNode(Node):
             self.config['qos_depth'], reason))
 
     def _on_image(self, msg):
-        received, cpu = time.perf_counter(), time.thread_time()
+        received, cpu = time.perf_counter(), resources.thread_cpu_s()
         self.counts['received'] += 1
         self.last_frame_time = time.monotonic()
-        self.slot.put((msg, received, time.thread_time() - cpu))
+        self.slot.put((msg, received, resources.thread_cpu_s() - cpu))
 
     # --- worker -------------------------------------------------------------------------------
     def _update_frame_config(self):
@@ -423,7 +417,7 @@ class ClassifierNode(Node):
 
     def _process(self, msg, received, callback_cpu):
         """Classify one frame and publish; ``callback_cpu``: CPU seconds of its callback."""
-        cpu_start = time.thread_time()
+        cpu_start = resources.thread_cpu_s()
         backend, config = self.backend, self.frame_config
         if backend is None:
             self.counts['failed'] += 1
@@ -442,15 +436,16 @@ class ClassifierNode(Node):
         inference_ms = backend.last_inference_ms
         self.window.add(inference_ms)
         stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
-        now_ns = self.get_clock().now().nanoseconds
+        now_ns = int(time.time() * 1e9) if self.wall_clock else self.get_clock().now().nanoseconds
         age_ms = (now_ns - stamp_ns) / 1e6 if stamp_ns else float('nan')
         label = label_of(config.labels, best[0][0])
         self.pub_label.publish(String(data=label))
         self.pub_score.publish(Float64(data=best[0][1]))
         total_ms = (time.perf_counter() - received) * 1000.0
-        for name, value in (('inference_ms', inference_ms), ('preprocess_ms', preprocess_ms),
-                            ('total_ms', total_ms), ('age_ms', age_ms)):
-            self.pub_latency[name].publish(Float64(data=float(value)))
+        values = {'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
+                  'total_ms': total_ms, 'age_ms': age_ms}
+        for name in self.latency_listened:
+            self.pub_latency[name].publish(Float64(data=float(values[name])))
         result = {
             'frame_id': msg.header.frame_id, 'stamp_ns': stamp_ns,
             'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
@@ -463,12 +458,15 @@ class ClassifierNode(Node):
         # the node's own work on this frame, up to this last publish (rclpy's deserialisation
         # before the callback is not in it): wall time and CPU time of the two threads
         result['node_ms'] = (time.perf_counter() - received) * 1000.0
-        result['node_cpu_ms'] = (time.thread_time() - cpu_start + callback_cpu) * 1000.0
+        result['node_cpu_ms'] = (resources.thread_cpu_s() - cpu_start + callback_cpu) * 1000.0
         self.pub_result.publish(String(data=json.dumps(result)))
         self.counts['done'] += 1
 
     # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------
     def _on_timer(self):
+        self.latency_listened = [name for name, pub in self.pub_latency.items()
+                                 if pub.get_subscription_count()]
+        self.wall_clock = not getattr(self.get_clock(), 'ros_time_is_active', True)
         publishers = self._image_publishers()  # one graph query a second serves both checks
         if self.config['image_qos'] == 'auto':
             self._update_subscription(publishers=publishers)
@@ -501,7 +499,8 @@ class ClassifierNode(Node):
             ('frames_received', self.counts['received']), ('frames_done', self.counts['done']),
             ('frames_dropped', self.slot.dropped), ('frames_rejected', self.counts['rejected']),
             ('frames_failed', self.counts['failed']),
-            ('rss_mb', '%.1f' % resident_mb()),
+            ('rss_mb', '%.1f' % resources.resident_mb()),
+            ('peak_rss_mb', '%.1f' % resources.process_peak_mb()),
             ('inference_mean_ms', '%.3f' % summary['mean_ms']),
             ('inference_p99_ms', '%.3f' % summary['p99_ms']),
         ]

@@ -63,6 +63,22 @@ def cmd_bench(args):
         args.timeout_s)
 
 
+def cmd_overhead(args):
+    from trt_classifier import overhead
+    sizes = []
+    for text in args.sizes.split(','):
+        width, _x, height = text.strip().partition('x')
+        try:
+            sizes.append((int(width), int(height)))
+        except ValueError:
+            raise ClassifierError('--sizes takes WIDTHxHEIGHT,..., not %r' % text) from None
+    overhead.run(sizes, args.frames, args.runs, args.pin_core,
+                 '' if args.memory_model == 'none' else args.memory_model,
+                 [b for b in args.memory_backends.split(',') if b], args.cache_dir,
+                 args.source, args.output_dir)
+    return 0
+
+
 def cmd_report(args):
     from trt_classifier import report
     results = [report.load(p) for p in args.results]
@@ -142,6 +158,19 @@ def build_parser():
     p.add_argument('--timeout-s', type=float, default=30.0)
     p.add_argument('--output-dir', default='results')
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser('overhead', help="the node's own CPU per frame vs an echo node, and the "
+                                        'peak memory of every step')
+    p.add_argument('--sizes', default='224x224,640x480', help='frame sizes WIDTHxHEIGHT,...')
+    p.add_argument('--frames', type=int, default=300, help='timed frames per node and run')
+    p.add_argument('--runs', type=int, default=3)
+    p.add_argument('--pin-core', type=int, default=None,
+                   help='also run with both nodes pinned to this core (taskset)')
+    p.add_argument('--memory-model', default='vgg16', help="model of the memory steps, or 'none'")
+    p.add_argument('--memory-backends', default='chainer,onnxruntime')
+    p.add_argument('--source', help='run the nodes from this source tree (before/after)')
+    p.add_argument('--output-dir', help='write overhead.json and overhead.md here')
+    p.set_defaults(func=cmd_overhead)
 
     p = sub.add_parser('report', help='re-render or compare saved benchmark results')
     p.add_argument('results', nargs='+', help='bench.json files')

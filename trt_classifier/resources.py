@@ -16,11 +16,17 @@ CUDA and TensorRT memory on a Jetson is not in RSS (it is nvmap memory): read it
 
 import collections
 import os
+import subprocess
 import threading
 import time
 
 KB = 1024.0 / 1e6  # one /proc kB in MB
 NAN = float('nan')
+
+
+def thread_cpu_s():
+    """CPU seconds of the calling thread (``time.thread_time`` of Python 3.7+)."""
+    return time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID)
 
 
 def clock_ticks():
@@ -304,3 +310,34 @@ class Sampler(object):
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+def run_measured(command, env=None, timeout=None):
+    """Run ``command`` to completion; return its exit code, output, peak RSS, CPU and seconds.
+
+    The peak is the kernel's ``ru_maxrss`` of that child (``wait4``): exact, whatever the
+    child's lifetime. Returns ``{'returncode', 'output', 'peak_rss_mb', 'cpu_s', 'seconds'}``.
+    """
+    start = time.monotonic()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    deadline = None if timeout is None else start + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    proc.returncode = (os.WEXITSTATUS(status) if os.WIFEXITED(status)
+                       else -os.WTERMSIG(status))
+    reader.join(5.0)
+    proc.stdout.close()
+    return {'returncode': proc.returncode,
+            'output': b''.join(chunks).decode('utf-8', 'replace'),
+            'peak_rss_mb': usage.ru_maxrss * KB,  # kB on Linux
+            'cpu_s': usage.ru_utime + usage.ru_stime, 'seconds': time.monotonic() - start}

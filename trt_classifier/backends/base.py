@@ -6,6 +6,7 @@ import logging
 import re
 import time
 
+from trt_classifier import resources
 from trt_classifier.errors import ClassifierError
 
 _DEVICE_RE = re.compile(r'^(cpu|gpu)(?::(\d+))?$')
@@ -46,6 +47,7 @@ class Backend(object):
         self.weights_identity = None
         self.last_inference_ms = None
         self.loaded = False
+        self.steps = {}  # peak RSS (MB) and seconds of load/export/build, for reports
 
     @property
     def device(self):
@@ -53,7 +55,10 @@ class Backend(object):
 
     def load(self):
         if not self.loaded:
-            self._load()
+            with resources.StepPeak() as step:
+                self._load()
+            self.steps.update(load_peak_rss_mb=round(step.peak_mb, 1),
+                              load_s=round(step.seconds, 2))
             self.loaded = True
         return self
 
@@ -74,7 +79,7 @@ class Backend(object):
         """Facts for diagnostics and benchmark reports."""
         return {'backend': self.name, 'model': self.model_name, 'device': self.device,
                 'precision': self.precision, 'weights': self.weights,
-                'weights_identity': self.weights_identity}
+                'weights_identity': self.weights_identity, 'steps': dict(self.steps)}
 
     def __enter__(self):
         return self.load()

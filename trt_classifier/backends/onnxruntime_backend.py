@@ -34,7 +34,7 @@ class OnnxRuntimeBackend(Backend):
         import onnxruntime
         self.onnx_path, self.onnx_sha = ensure_onnx(
             self.model_name, self.weights, self.cache_dir, DEFAULT_OPSET,
-            int(self.options.get('input_size', 224)), self.log)
+            int(self.options.get('input_size', 224)), self.log, self.steps)
         self.weights_identity = weights_id(self.model_name, self.weights, self.cache_dir)[1]
         providers = choose_providers(self.device_kind, self.device_id,
                                      onnxruntime.get_available_providers(),
