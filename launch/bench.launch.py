@@ -5,6 +5,7 @@
 ros2 launch trt_classifier bench.launch.py
 ros2 launch trt_classifier bench.launch.py backends:=chainer,tensorrt models:=resnet101 \
     precision:=fp16 device:=gpu
+ros2 launch trt_classifier bench.launch.py sequential:=true   # one classifier node at a time
 Backends whose runtime is missing are reported as unavailable; the launch ends with the bench.
 """
 
@@ -16,7 +17,7 @@ from launch.events import Shutdown
 from launch_ros.actions import Node
 
 from trt_classifier.bench_node import STUDY_MODELS
-from trt_classifier.bench_runner import classifier_params, split_available
+from trt_classifier.bench_runner import choose_sequential, classifier_params, split_available
 from trt_classifier.procs import profile_env
 
 ARGS = [
@@ -29,6 +30,8 @@ ARGS = [
     ('device', 'cpu', 'cpu | gpu | gpu:N'),
     ('weights', 'auto', 'auto | random | pretrained'),
     ('output_dir', 'results', 'where bench.json/csv/png are written'),
+    ('sequential', 'auto', 'auto | true | false: one classifier node alive at a time (auto: '
+                           'under 8 GB of memory)'),
 ]
 
 
@@ -36,6 +39,7 @@ def _nodes(context):
     value = {name: context.launch_configurations[name] for name, _d, _t in ARGS}
     backends = [b.strip() for b in value['backends'].split(',') if b.strip()]
     available, unavailable = split_available(backends)
+    sequential, _why = choose_sequential(value['sequential'])
     env = profile_env()
     actions = [Node(package='trt_classifier', executable='classifier_node', name='classifier',
                     namespace='/' + backend, output='screen', additional_env=env,
@@ -48,7 +52,12 @@ def _nodes(context):
                      'backends': ','.join(backends), 'models': value['models'],
                      'warmup': int(value['warmup']), 'iterations': int(value['iterations']),
                      'precision': value['precision'], 'weights': value['weights'],
-                     'output_dir': value['output_dir'], 'unavailable': unavailable}])
+                     'output_dir': value['output_dir'], 'unavailable': unavailable,
+                     'sequential': sequential}])
+    if sequential:  # start each classifier when the bench has stopped the previous one
+        chain = [RegisterEventHandler(OnProcessExit(target_action=previous, on_exit=[node]))
+                 for previous, node in zip(actions, actions[1:])]
+        actions = actions[:1] + chain
     shutdown = RegisterEventHandler(OnProcessExit(
         target_action=bench, on_exit=[EmitEvent(event=Shutdown(reason='bench finished'))]))
     return actions + [bench, shutdown]

@@ -175,3 +175,51 @@ def test_a_model_that_cannot_load_is_reported_and_the_run_goes_on(tmp_path, cach
     assert runs['vgg16']['error'].startswith('requested onnxruntime/vgg16'), runs['vgg16']
     assert 'no pretrained weights' in runs['vgg16']['error']
     assert len(runs['efficientnet_lite0']['samples']) == 3
+
+
+def test_sequential_is_chosen_on_small_memory_and_can_be_forced():
+    from trt_classifier.bench_runner import choose_sequential
+    assert choose_sequential('auto', mem_total_mb=4044.0)[0] is True  # a 4 GB Jetson Nano
+    assert 'under 8 GB' in choose_sequential('auto', mem_total_mb=4044.0)[1]
+    assert choose_sequential('auto', mem_total_mb=25300.0)[0] is False
+    assert choose_sequential('true', mem_total_mb=25300.0) == (True, 'asked for')
+    assert choose_sequential(False, mem_total_mb=4044.0) == (False, 'asked for')
+    with pytest.raises(ClassifierError, match='auto, true or false'):
+        choose_sequential('sometimes')
+
+
+def test_memory_record_and_table():
+    loaded = {'model': 'vgg16', 'steps': {'load_peak_rss_mb': 840.5, 'export_peak_rss_mb': 860.0}}
+    record = report.memory_record({'peak_rss_mb': '912.3', 'rss_mb': 'nan'}, loaded)
+    assert record == {'process_peak_rss_mb': 912.3, 'rss_mb': None, 'load_peak_rss_mb': 840.5,
+                      'export_peak_rss_mb': 860.0}
+    result = make_report()
+    assert report.memory_table(result) == ''  # no memory recorded: no table
+    result['runs'][1]['memory'] = record
+    result['protocol']['sequential'] = True
+    table = report.memory_table(result)
+    assert '| squeezenet1_1 | onnxruntime | 912          | -        | 841       | 860         |' \
+        in table, table
+    assert 'one classifier node at a time' in report.render(result)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(600)
+def test_sequential_bench_runs_one_classifier_at_a_time(tmp_path, cache_dir):
+    """--sequential true: each backend's node starts when the previous one was stopped."""
+    out_dir = tmp_path / 'results'
+    log = run_bench(cache_dir, out_dir, '--backends', 'null,chainer', '--models',
+                    'squeezenet1_1', '--iterations', '3', '--sequential', 'true')
+    assert 'sequential: one classifier node at a time (asked for)' in log
+    assert 'sequential: stopping the classifier node in /null' in log
+    assert 'sequential: stopping the classifier node in /chainer' in log
+    assert log.index('stopping the classifier node in /null') < log.index(
+        'chainer/squeezenet1_1: loading')
+    assert 'Peak memory, RSS in MB (one classifier node at a time' in log
+    with open(glob.glob(str(out_dir / '*' / 'bench.json'))[0]) as f:
+        result = json.load(f)
+    assert result['protocol']['sequential'] is True
+    for run in result['runs']:
+        assert len(run['samples']) == 3, run['error']
+        assert run['memory']['process_peak_rss_mb'] >= run['memory']['rss_mb'] > 20
+        assert run['memory']['load_peak_rss_mb'] > 0

@@ -7,10 +7,19 @@ For each model, each backend in turn (never two at once) gets the model through 
 service, one untimed warm-up frame, then ``iterations`` timed frames: publish a frame, wait for
 that frame's result, publish the next. Per frame it records the node's inference_ms and
 total_ms and the bench's round trip (publish -> result, i.e. with DDS transport and conversion).
+After each (model, backend) it records the classifier process's peak RSS and its load, export
+and build steps' peaks, from the node's diagnostics.
+
+``sequential``: backends one after the other, one classifier node alive at a time (for 4 GB
+devices): all models of a backend, then the bench stops that node (SIGINT to the pid its
+diagnostics report) and waits for the next backend's node, which the runner or launch file
+starts when the previous one has exited.
 """
 
 import itertools
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -46,6 +55,8 @@ PARAMS = [
     ('unavailable', '', 'backends known to be unavailable, "name: reason; ..." (set by the '
                         'runner)'),
     ('output_dir', 'results', 'where the JSON, CSV and PNG go'),
+    ('sequential', False, 'one classifier node alive at a time: all models of a backend, then '
+                          'that node is stopped (SIGINT) and the runner/launch starts the next'),
 ]
 
 
@@ -86,6 +97,7 @@ class BenchNode(Node):
         self.cond = threading.Condition()
         self.results = {}
         self.load_errors = {}
+        self.diagnostics = {}  # backend -> (monotonic time, {key: value}) of its last status
         self.frame_ids = itertools.count()
         self.pubs, self.param_clients = {}, {}
         qos = rosutil.make_qos('reliable', 1)
@@ -120,6 +132,7 @@ class BenchNode(Node):
                 if status.name == '/%s/classifier: classifier' % backend:
                     values = {kv.key: kv.value for kv in status.values}
                     self.load_errors[backend] = values.get('load_error', '')
+                    self.diagnostics[backend] = (time.monotonic(), values)
 
     def _wait(self, predicate, timeout):
         end = time.monotonic() + timeout
@@ -156,22 +169,23 @@ class BenchNode(Node):
         for item in filter(None, self.p['unavailable'].split(';')):
             name, _sep, reason = item.partition(':')
             status[name.strip()] = 'unavailable: ' + reason.strip()
-        for backend in self.backends:
-            if status[backend] is None and not self._wait_backend(backend):
-                status[backend] = ('unavailable: no classifier node answered in /%s within '
-                                   '%.0f s' % (backend, self.p['startup_timeout_s']))
-        for backend, state in status.items():
-            if state:
-                log.warning('%s: %s' % (backend, state))
+        sequential = self.p['sequential']
+        for backend in [] if sequential else self.backends:
+            self._check_started(backend, status)
         runs = []
-        for model in self.models:
+        if sequential:  # backend by backend, one classifier node alive at a time
             for backend in self.backends:
-                if self.stopping:
-                    break
-                if status[backend]:
-                    runs.append(report.Run(model, backend, error=status[backend]))
-                    continue
-                runs.append(self._measure(model, backend))
+                if not self.stopping and status[backend] is None:
+                    self._check_started(backend, status)
+                runs += [self._run_one(model, backend, status) for model in self.models
+                         if not self.stopping]
+                if status[backend] is None:
+                    self._stop_classifier(backend)
+        else:
+            for model in self.models:
+                for backend in self.backends:
+                    if not self.stopping:
+                        runs.append(self._run_one(model, backend, status))
         facts = self._protocol_facts()
         if self.stopping:
             facts['interrupted'] = True
@@ -182,6 +196,59 @@ class BenchNode(Node):
             log.info('wrote %s' % path)
         return 0 if any(r.samples for r in runs if r.backend != 'null') else 3
 
+    def _check_started(self, backend, status):
+        if status[backend] is None and not self._wait_backend(backend):
+            status[backend] = ('unavailable: no classifier node answered in /%s within '
+                               '%.0f s' % (backend, self.p['startup_timeout_s']))
+        if status[backend]:
+            self.get_logger().warning('%s: %s' % (backend, status[backend]))
+
+    def _run_one(self, model, backend, status):
+        if status[backend]:
+            return report.Run(model, backend, error=status[backend])
+        run = self._measure(model, backend)
+        run.memory = self._memory(model, backend)
+        return run
+
+    def _memory(self, model, backend, timeout=3.0):
+        """Peak RSS of the classifier process and of its load/export/build steps for ``model``.
+
+        From the node's next diagnostics (once a second) that reports ``model`` loaded.
+        """
+        asked = time.monotonic()
+        end = asked + timeout
+        while time.monotonic() < end and not self.stopping:
+            stamp, values = self.diagnostics.get(backend, (0.0, {}))
+            if stamp > asked:
+                try:
+                    loaded = json.loads(values.get('loaded', '{}'))
+                except ValueError:
+                    loaded = {}
+                if loaded.get('model') == model or 'loaded' not in values:
+                    return report.memory_record(values, loaded)
+            time.sleep(0.1)
+        return {}
+
+    def _stop_classifier(self, backend):
+        """Sequential mode: end the node of ``backend`` (its pid from diagnostics)."""
+        log = self.get_logger()
+        _stamp, values = self.diagnostics.get(backend, (0.0, {}))
+        try:
+            pid = int(values.get('pid', ''))
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                is_classifier = b'classifier_node' in f.read()
+        except (ValueError, OSError):
+            pid, is_classifier = None, False
+        if not is_classifier:
+            log.warning('cannot stop the classifier node in /%s (pid %r unknown here): the '
+                        'next backend waits for it to exit' % (backend, pid))
+            return
+        log.info('sequential: stopping the classifier node in /%s (pid %d)' % (backend, pid))
+        os.kill(pid, signal.SIGINT)
+        end = time.monotonic() + 30.0
+        while self.count_subscribers('/%s/image' % backend) and time.monotonic() < end:
+            time.sleep(0.2)
+
     def _protocol_facts(self):
         facts = {k: self.p[k] for k in ('warmup', 'iterations', 'precision', 'weights',
                                         'frames', 'timeout_s')}
@@ -190,6 +257,7 @@ class BenchNode(Node):
         facts['frame_size'] = ', '.join(sorted(
             {'%dx%d' % (f.width, f.height) for f in self.frames})) + ' rgb8'
         facts['loop'] = 'closed (one frame in flight)'
+        facts['sequential'] = self.p['sequential']
         return facts
 
     def _wait_backend(self, backend):

@@ -3,7 +3,9 @@
 """``trt-classifier bench``: what bench.launch.py does, without ``ros2 launch``.
 
 Starts one classifier_node per available backend in its namespace and the bench node, each in its
-own process, waits for the bench to finish, then stops the classifiers with SIGINT.
+own process, waits for the bench to finish, then stops the classifiers with SIGINT. Sequential
+mode (automatic below 8 GB of memory) starts one classifier at a time: the next when the bench
+has stopped the previous one.
 """
 
 import json
@@ -14,9 +16,26 @@ import subprocess
 import sys
 import time
 
+from trt_classifier import resources
 from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 
 _log = logging.getLogger('trt_classifier.bench')
+SMALL_MEMORY_MB = 8000.0  # below this MemTotal (a 4 GB Nano, an 8 GB Orin) bench sequentially
+
+
+def choose_sequential(value='auto', mem_total_mb=None):
+    """Return ``(sequential, why)`` for 'auto', 'true'/'false' (or a bool)."""
+    if isinstance(value, bool) or str(value).lower() in ('true', 'false'):
+        chosen = value if isinstance(value, bool) else str(value).lower() == 'true'
+        return chosen, 'asked for'
+    if str(value).lower() != 'auto':
+        from trt_classifier.errors import ClassifierError
+        raise ClassifierError('sequential must be auto, true or false, not %r' % (value,))
+    total = resources.mem_total_mb() if mem_total_mb is None else mem_total_mb
+    if total == total and total < SMALL_MEMORY_MB:
+        return True, 'auto: %.1f GB of memory is under %.0f GB' % (
+            total / 1e3, SMALL_MEMORY_MB / 1e3)
+    return False, 'auto: %.1f GB of memory' % (total / 1e3)
 
 
 def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', model=None,
@@ -73,25 +92,39 @@ def split_available(backends):
 
 def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cpu',
         weights='auto', frames='samples', frame_size=(0, 0), output_dir='results',
-        cache_dir='', timeout_s=30.0):
+        cache_dir='', timeout_s=30.0, sequential='auto'):
+    sequential, why = choose_sequential(sequential)
+    _log.info('%s (%s)' % ('sequential: one classifier node at a time' if sequential else
+                           'one classifier node per backend, all started at once', why))
     available, unavailable = split_available(backends)
     env = large_frame_env()
     env.setdefault('PYTHONUNBUFFERED', '1')
     procs = []
+
+    def start(backend):
+        params = classifier_params(backend, device, precision, cache_dir, models[0], weights)
+        procs.insert(0, NodeProcess('trt_classifier.classifier_node',
+                                    ros_args('/' + backend, params), env=env))
+
+    waiting = list(available)
     try:
-        for backend in available:
-            params = classifier_params(backend, device, precision, cache_dir, models[0], weights)
-            procs.append(NodeProcess('trt_classifier.classifier_node',
-                                     ros_args('/' + backend, params), env=env))
+        for backend in waiting[:1] if sequential else waiting:
+            start(backend)
+        del waiting[:1 if sequential else len(waiting)]
         bench = NodeProcess('trt_classifier.bench_node', ros_args(None, {
             'backends': ','.join(backends), 'models': ','.join(models), 'warmup': warmup,
             'iterations': iterations, 'precision': precision, 'weights': weights,
             'frames': frames, 'frame_width': frame_size[0], 'frame_height': frame_size[1],
             'unavailable': unavailable, 'output_dir': os.path.abspath(output_dir),
-            'timeout_s': float(timeout_s)}), env=env)
+            'timeout_s': float(timeout_s), 'sequential': sequential}), env=env)
         procs.append(bench)
+
+        def next_classifier():  # sequential: the previous node has exited, start the next
+            if waiting and procs[0] is not bench and procs[0].poll() is not None:
+                start(waiting.pop(0))
+
         try:
-            code = _follow(bench)
+            code = _follow(bench, tick=next_classifier)
         except KeyboardInterrupt:  # let the bench write what it measured, then stop the rest
             bench.proc.send_signal(signal.SIGINT)
             code = _follow(bench, timeout=60.0)
@@ -105,11 +138,16 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
     return code
 
 
-def _follow(proc, timeout=None):
-    """Stream the bench's log to the terminal until it exits; return its exit code."""
+def _follow(proc, timeout=None, tick=None):
+    """Stream the bench's log to the terminal until it exits; return its exit code.
+
+    ``tick`` is called every half second meanwhile.
+    """
     position = 0
     end = None if timeout is None else time.monotonic() + timeout
     while True:
+        if tick is not None:
+            tick()
         code = proc.poll()
         if code is None and end is not None and time.monotonic() > end:
             code = 130

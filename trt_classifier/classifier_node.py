@@ -499,7 +499,7 @@ class ClassifierNode(Node):
             ('frames_received', self.counts['received']), ('frames_done', self.counts['done']),
             ('frames_dropped', self.slot.dropped), ('frames_rejected', self.counts['rejected']),
             ('frames_failed', self.counts['failed']),
-            ('rss_mb', '%.1f' % resources.resident_mb()),
+            ('pid', os.getpid()), ('rss_mb', '%.1f' % resources.resident_mb()),
             ('peak_rss_mb', '%.1f' % resources.process_peak_mb()),
             ('inference_mean_ms', '%.3f' % summary['mean_ms']),
             ('inference_p99_ms', '%.3f' % summary['p99_ms']),

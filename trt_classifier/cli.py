@@ -60,7 +60,7 @@ def cmd_bench(args):
         args.backends.split(','), args.models.split(','), args.warmup, args.iterations,
         args.precision, args.device, args.weights, args.frames,
         (args.frame_width, args.frame_height), args.output_dir, args.cache_dir or '',
-        args.timeout_s)
+        args.timeout_s, args.sequential)
 
 
 def cmd_overhead(args):
@@ -75,7 +75,7 @@ def cmd_overhead(args):
     overhead.run(sizes, args.frames, args.runs, args.pin_core,
                  '' if args.memory_model == 'none' else args.memory_model,
                  [b for b in args.memory_backends.split(',') if b], args.cache_dir,
-                 args.source, args.output_dir)
+                 args.source, args.output_dir, args.domain_id)
     return 0
 
 
@@ -157,6 +157,8 @@ def build_parser():
     p.add_argument('--frame-height', type=int, default=0)
     p.add_argument('--timeout-s', type=float, default=30.0)
     p.add_argument('--output-dir', default='results')
+    p.add_argument('--sequential', default='auto', choices=['auto', 'true', 'false'],
+                   help='one classifier node alive at a time (auto: under 8 GB of memory)')
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser('overhead', help="the node's own CPU per frame vs an echo node, and the "
@@ -170,6 +172,8 @@ def build_parser():
     p.add_argument('--memory-backends', default='chainer,onnxruntime')
     p.add_argument('--source', help='run the nodes from this source tree (before/after)')
     p.add_argument('--output-dir', help='write overhead.json and overhead.md here')
+    p.add_argument('--domain-id', type=int, help='ROS_DOMAIN_ID of the run (default: a private '
+                                                 'one from the process id)')
     p.set_defaults(func=cmd_overhead)
 
     p = sub.add_parser('report', help='re-render or compare saved benchmark results')

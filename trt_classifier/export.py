@@ -67,7 +67,8 @@ def _weights_by_reference(arrays):
     def record(parameter, context):
         array = parameter.array if isinstance(parameter, chainer.Variable) else parameter
         array = chainer.backends.cuda.to_cpu(array)
-        tensor = numpy_helper.from_array(numpy.empty((0,), array.dtype), context.get_name(parameter))
+        tensor = numpy_helper.from_array(numpy.empty((0,), array.dtype),
+                                         context.get_name(parameter))
         del tensor.dims[:]
         tensor.dims.extend(array.shape)
         arrays[tensor.name] = array
@@ -83,9 +84,11 @@ def _weights_by_reference(arrays):
 
 
 def export_skeleton(chain, input_size=224, opset=DEFAULT_OPSET):
-    """Return ``(model_proto, arrays)``: the cleaned graph with empty initializers for a
-    (1, 3, S, S) input, and ``{initializer name: numpy array}`` holding their data (the Chainer
-    arrays themselves, not copies)."""
+    """Return ``(model_proto, arrays)`` for a (1, 3, S, S) input.
+
+    model_proto is the cleaned graph with empty initializers; arrays maps each initializer's
+    name to the numpy array holding its data (the Chainer arrays themselves, not copies).
+    """
     import numpy
     from trt_classifier.compat import import_chainer
     chainer = import_chainer()
@@ -109,7 +112,7 @@ def _varint(value):
 
 
 def _field(number, length):
-    """The key and length of a length-delimited protobuf field."""
+    """Return the key and length of a length-delimited protobuf field."""
     return _varint(number << 3 | 2) + _varint(length)
 
 

@@ -13,8 +13,10 @@
    from ``wait4``), then a classifier node per backend serving that model (peak and resident
    RSS from ``/proc`` after a few frames).
 
-Prints a table with the machine and versions and writes ``overhead.json``. A benchmark, not a
-test: it asserts nothing.
+Everything runs in its own ROS domain (``--domain-id``; default: one picked from the process
+id), so that nodes of the same names elsewhere on the network never answer. Prints a table with
+the machine and versions and writes ``overhead.json``. A benchmark, not a test: it asserts
+nothing.
 """
 
 import json
@@ -125,6 +127,13 @@ def _frame(width, height):
     from trt_classifier.imgconv import rgb_to_image_msg
     rgb = numpy.random.RandomState(0).randint(0, 256, (height, width, 3)).astype(numpy.uint8)
     return rgb_to_image_msg(rgb, 'rgb8')
+
+
+def private_domain(domain_id=None):
+    """Use ``domain_id`` (default: 1 + pid % 100) for this process and the nodes it starts."""
+    domain = 1 + os.getpid() % 100 if domain_id is None else int(domain_id)
+    os.environ['ROS_DOMAIN_ID'] = str(domain)
+    return domain
 
 
 def _env(source):
@@ -281,9 +290,9 @@ def render(result):
         lines += ['', 'Peak memory per step:', '| step | peak RSS MB | resident MB |',
                   '|---|---|---|']
         for step in result['memory']:
-            lines.append('| %s%s | %s | %s |' % (step['step'], '' if step['ok'] else ' (FAILED)',
-                                               _fmt0(step.get('peak_rss_mb')),
-                                               _fmt0(step.get('rss_mb'))))
+            lines.append('| %s%s | %s | %s |' % (
+                step['step'], '' if step['ok'] else ' (FAILED)',
+                _fmt0(step.get('peak_rss_mb')), _fmt0(step.get('rss_mb'))))
     lines.append('')
     lines.append('Machine: %s, %s cores, %s; Python %s, ROS %s; memory %.1f GB' % (
         env.get('cpu'), env.get('cpu_count'), env.get('platform'), env.get('python'),
@@ -297,11 +306,12 @@ def render(result):
 
 def run(sizes=((224, 224), (640, 480)), frames=300, runs=3, pin_core=None, memory_model='vgg16',
         memory_backends=('chainer', 'onnxruntime'), cache_dir=None, source=None,
-        output_dir=None, log=print):
+        output_dir=None, domain_id=None, log=print):
+    domain = private_domain(domain_id)
     environment = env_info.environment()
     result = {'schema': 'trt_classifier.overhead/1', 'frames': frames, 'runs': runs,
               'environment': environment, 'mem_total_mb': resources.mem_total_mb(),
-              'source': source, 'cpu': [], 'memory': []}
+              'source': source, 'ros_domain_id': domain, 'cpu': [], 'memory': []}
     pins = [None] if pin_core is None else [None, pin_core]
     for run_index in range(runs):
         log('run %d/%d' % (run_index + 1, runs))

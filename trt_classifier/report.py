@@ -27,6 +27,7 @@ class Run(object):
         self.model, self.backend, self.error = model, backend, error
         self.samples = []
         self.info = {}
+        self.memory = {}  # see memory_record()
         self.created = time.monotonic()
 
     def add(self, frame_index, result, roundtrip_ms):
@@ -47,7 +48,35 @@ class Run(object):
         stats['overhead_ms'] = summarize(overhead)
         return collections.OrderedDict([
             ('model', self.model), ('backend', self.backend), ('error', self.error),
-            ('info', self.info), ('stats', stats), ('samples', self.samples)])
+            ('info', self.info), ('memory', self.memory), ('stats', stats),
+            ('samples', self.samples)])
+
+
+MEMORY_KEYS = ('process_peak_rss_mb', 'rss_mb', 'load_peak_rss_mb', 'export_peak_rss_mb')
+
+
+def memory_record(values, loaded):
+    """Memory facts of one run from a classifier's diagnostics ``values`` and its ``loaded``.
+
+    process_peak_rss_mb: the classifier process's peak RSS since it started; rss_mb: resident
+    after the run; load_peak_rss_mb: the peak of loading this model (the ONNX export and the
+    TensorRT engine build included when they ran then); export_peak_rss_mb: the export alone
+    (onnxruntime backend, when it exported).
+    """
+    def number(value):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        return value if value == value else None
+
+    steps = loaded.get('steps', {}) if isinstance(loaded, dict) else {}
+    record = collections.OrderedDict([
+        ('process_peak_rss_mb', number(values.get('peak_rss_mb'))),
+        ('rss_mb', number(values.get('rss_mb')))])
+    for key in MEMORY_KEYS[2:]:
+        record[key] = number(steps.get(key))
+    return record
 
 
 def agreement(runs, reference='chainer'):
@@ -160,6 +189,20 @@ def stats_table(result):
     return _table(header, rows)
 
 
+def memory_table(result):
+    """Peak RSS (MB) of each classifier process and of its load/export/build steps, per run."""
+    rows = []
+    for run in result['runs']:
+        memory = run.get('memory') or {}
+        if any(memory.get(k) is not None for k in MEMORY_KEYS):
+            rows.append([run['model'], run['backend']] + [
+                _fmt('%.0f', memory.get(k)) for k in MEMORY_KEYS])
+    if not rows:
+        return ''
+    header = ['model', 'backend', 'process peak', 'resident', 'load peak', 'export peak']
+    return _table(header, rows)
+
+
 def problems(result):
     """Return one line per run that has an error (unavailable backends once)."""
     lines, seen = [], set()
@@ -184,7 +227,7 @@ def render(result):
         study_table(result), '',
         'All statistics (inference_ms from the node; round trip = bench publish -> result; '
         'overhead = round trip - inference):',
-        stats_table(result), ''] + problems(result) + [
+        stats_table(result), ''] + _memory_lines(result) + problems(result) + [
         'Machine: %s, %s cores, %s; Python %s, ROS %s; frames %s' % (
             env.get('cpu'), env.get('cpu_count'), env.get('platform'), env.get('python'),
             env.get('ros_distro'), proto.get('frame_size')),
@@ -196,6 +239,16 @@ def render(result):
     if env.get('jetson'):
         lines.append('Jetson: %s' % json.dumps(env['jetson']))
     return '\n'.join(lines)
+
+
+def _memory_lines(result):
+    table = memory_table(result)
+    if not table:
+        return []
+    mode = 'one classifier node at a time' if result['protocol'].get('sequential') else \
+        'one classifier node per backend, all alive'
+    return ['Peak memory, RSS in MB (%s; CUDA/TensorRT memory on a Jetson is not in RSS: '
+            'see tegrastats):' % mode, table, '']
 
 
 def save(result, output_dir):

@@ -69,7 +69,7 @@ def parse_status(text):
 
 
 def parse_cpu_line(text):
-    """The machine line of ``/proc/stat`` -> ``(busy_ticks, total_ticks)``.
+    """Return ``(busy_ticks, total_ticks)`` from the machine line of ``/proc/stat``.
 
     idle and iowait count as not busy; guest time is already inside user time.
     """
@@ -166,7 +166,7 @@ def jetson_gpu_load():
 
 
 class StepPeak(object):
-    """Peak RSS of one step of this process: ``with StepPeak() as step: ...``, then ``step.peak_mb``.
+    """Peak RSS of one step of this process: ``with StepPeak() as step: ...; step.peak_mb``.
 
     The kernel's high-water mark is reset before the step, so the figure is the step's own;
     steps may nest (an export inside a backend load), and :func:`process_peak_mb` still returns
@@ -214,7 +214,7 @@ def _note_peak():
 
 
 def process_peak_mb():
-    """Peak RSS of this process since it started (survives StepPeak's resets), MB; NaN if unknown."""
+    """Peak RSS of this process since it started (across StepPeak's resets), MB, or NaN."""
     _note_peak()
     return PROCESS_PEAK[0] or NAN
 
