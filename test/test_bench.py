@@ -189,9 +189,9 @@ def test_sequential_is_chosen_on_small_memory_and_can_be_forced():
 
 
 def test_memory_record_and_table():
-    loaded = {'model': 'vgg16', 'steps': {'load_peak_rss_mb': 840.5, 'export_peak_rss_mb': 860.0}}
+    loaded = {'model': 'vgg16', 'steps': {'load_peak_rss_mb': 840.6, 'export_peak_rss_mb': 860.0}}
     record = report.memory_record({'peak_rss_mb': '912.3', 'rss_mb': 'nan'}, loaded)
-    assert record == {'process_peak_rss_mb': 912.3, 'rss_mb': None, 'load_peak_rss_mb': 840.5,
+    assert record == {'process_peak_rss_mb': 912.3, 'rss_mb': None, 'load_peak_rss_mb': 840.6,
                       'export_peak_rss_mb': 860.0}
     result = make_report()
     assert report.memory_table(result) == ''  # no memory recorded: no table

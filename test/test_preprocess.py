@@ -196,3 +196,28 @@ def test_empty_labels_file_is_named(tmp_path):
     with pytest.raises(ClassifierError) as info:
         load_labels(str(path))
     assert str(path) in str(info.value) and 'no class names' in str(info.value)
+
+
+@pytest.mark.parametrize('order', ['rgb', 'bgr'])
+@pytest.mark.parametrize('resize,shape', [('center_crop', (224, 224)),
+                                          ('center_crop', (480, 640)), ('stretch', (37, 91))])
+def test_table_normalisation_gives_the_per_pixel_bits(order, resize, shape):
+    """The per-channel tables compute float32(x) * scale + offset: the same bits per pixel."""
+    rgb = numpy.random.RandomState(7).randint(0, 256, shape + (3,)).astype(numpy.uint8)
+    pre = Preprocessor(160, resize, (0.4, 0.45, 0.5), (0.01, 0.2, 3.0), order)
+    batch = pre(rgb)
+    chw = resize_rgb(rgb, 160, resize).transpose(2, 0, 1)
+    if order == 'bgr':
+        chw = chw[::-1]
+    expected = (chw.astype(numpy.float32) * pre.scale + pre.offset)[numpy.newaxis]
+    assert batch.dtype == numpy.float32 and batch.flags.c_contiguous
+    assert batch.shape == expected.shape == (1, 3, 160, 160)
+    assert numpy.array_equal(batch, expected)
+
+
+def test_top_k_ranks_on_the_logits_where_probabilities_underflow():
+    logits = numpy.full((1, 1000), -1e4, numpy.float32)
+    logits[0, [3, 500, 7]] = [50.0, -900.0, -1000.0]  # p(500), p(7) underflow to 0 in float64
+    best = top_k(logits, 3)
+    assert [i for i, _p in best] == [3, 500, 7]
+    assert best[0][1] == 1.0 and best[1][1] == 0.0
