@@ -3,6 +3,7 @@
 """resources: /proc parsers on recorded text, then a real process sampled while it works."""
 
 import math
+import mmap
 import subprocess
 import sys
 import time
@@ -52,8 +53,9 @@ def test_parse_cpu_line_and_meminfo():
 
 def test_step_peak_measures_one_step_and_keeps_the_process_peak():
     with resources.StepPeak() as outer:
-        big = numpy.ones(60 * 1000 * 1000 // 8)  # 60 MB, touched
-        del big
+        big = mmap.mmap(-1, 60 * 1000 * 1000)  # fresh pages (malloc could reuse resident ones)
+        big.write(b'x' * len(big))  # touched: resident
+        big.close()
         with resources.StepPeak() as inner:
             small = numpy.ones(1000)
             del small
