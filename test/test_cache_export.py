@@ -358,3 +358,11 @@ def test_write_chunks_with_digest(tmp_path):
     with open(path, 'rb') as f:
         assert f.read() == expected
     assert cache.verify_reason(path) == ''
+
+
+def test_atomic_write_takes_any_buffer(tmp_path):
+    """TensorRT hands engines over as IHostMemory: the buffer protocol, not bytes."""
+    path = str(tmp_path / 'engine.bin')
+    cache.atomic_write(path, numpy.arange(6, dtype=numpy.uint8))
+    with open(path, 'rb') as f:
+        assert f.read() == bytes(range(6))

@@ -75,7 +75,7 @@ def atomic_write(path, data):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
     try:
         with os.fdopen(fd, 'wb') as f:
-            for chunk in [data] if isinstance(data, (bytes, bytearray, memoryview)) else data:
+            for chunk in _chunks(data):
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
@@ -90,6 +90,19 @@ def write_with_digest(path, data):
     """Atomically write ``data`` and a ``path.sha256`` sidecar holding its hash."""
     atomic_write(path, data)
     atomic_write(path + '.sha256', hashlib.sha256(data).hexdigest().encode('ascii'))
+
+
+def _chunks(data):
+    """Return ``data`` as an iterable of chunks.
+
+    A bytes-like object (anything with the buffer protocol, e.g. TensorRT's IHostMemory) is one
+    chunk; anything else is taken to be an iterable of them.
+    """
+    try:
+        memoryview(data)
+    except TypeError:
+        return data
+    return [data]
 
 
 def write_chunks_with_digest(path, chunks):
