@@ -75,7 +75,8 @@ def cmd_overhead(args):
     overhead.run(sizes, args.frames, args.runs, args.pin_core,
                  '' if args.memory_model == 'none' else args.memory_model,
                  [b for b in args.memory_backends.split(',') if b], args.cache_dir,
-                 args.source, args.output_dir, args.domain_id)
+                 args.source, args.output_dir, args.domain_id,
+                 [p for p in args.build.split(',') if p])
     return 0
 
 
@@ -170,6 +171,9 @@ def build_parser():
                    help='also run with both nodes pinned to this core (taskset)')
     p.add_argument('--memory-model', default='vgg16', help="model of the memory steps, or 'none'")
     p.add_argument('--memory-backends', default='chainer,onnxruntime')
+    p.add_argument('--build', default='', metavar='PRECISION[,PRECISION]',
+                   help='also measure trt-classifier build-engine of the memory model at these '
+                        'precisions, e.g. fp32,fp16 (needs TensorRT or TensorRT-RTX)')
     p.add_argument('--source', help='run the nodes from this source tree (before/after)')
     p.add_argument('--output-dir', help='write overhead.json and overhead.md here')
     p.add_argument('--domain-id', type=int, help='ROS_DOMAIN_ID of the run (default: a private '

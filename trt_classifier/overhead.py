@@ -10,8 +10,9 @@
    rclpy's deserialisation, the executor and DDS threads are in it) and the round trips, with
    the ratio classifier/echo. ``--pin-core N`` runs both nodes under ``taskset -c N``.
 2. **Memory of every step.** ``trt-classifier export`` of a model in its own process (peak RSS
-   from ``wait4``), then a classifier node per backend serving that model (peak and resident
-   RSS from ``/proc`` after a few frames).
+   from ``wait4``), optionally ``trt-classifier build-engine`` the same way (``--build``), then
+   a classifier node per backend serving that model (peak and resident RSS from ``/proc`` after
+   a few frames).
 
 Everything runs in its own ROS domain (``--domain-id``; default: one picked from the process
 id), so that nodes of the same names elsewhere on the network never answer. Prints a table with
@@ -226,18 +227,28 @@ def _fmt(value):
     return '-' if value is None else '%.3f' % value
 
 
-def measure_memory(model, backends, cache_dir, source=None, frames=3, log=print):
-    """Peak RSS of the export step and of one classifier node per backend serving ``model``."""
+def measure_memory(model, backends, cache_dir, source=None, frames=3, build_precisions=(),
+                   log=print):
+    """Peak RSS of the export step, of engine builds and of one classifier node per backend.
+
+    Export and builds run as ``trt-classifier`` commands in fresh processes (peak from
+    ``wait4``); a build where no TensorRT can be imported is reported as failed, with why.
+    """
     env = _env(source)
+    cli = [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir]
+    commands = [('export %s' % model, ['export', '--model', model, '--weights', 'random'])]
+    commands += [('build-engine %s %s' % (model, precision),
+                  ['build-engine', '--model', model, '--weights', 'random', '--precision',
+                   precision]) for precision in build_precisions]
     steps = []
-    export = resources.run_measured(
-        [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir, 'export',
-         '--model', model, '--weights', 'random'], env=env, timeout=1800)
-    steps.append({'step': 'export %s' % model, 'peak_rss_mb': export['peak_rss_mb'],
-                  'seconds': export['seconds'], 'ok': export['returncode'] == 0})
-    log('  export %s: peak RSS %.0f MB in %.0f s%s' % (
-        model, export['peak_rss_mb'], export['seconds'],
-        '' if export['returncode'] == 0 else ' (FAILED: %s)' % export['output'][-500:]))
+    for name, args in commands:
+        done = resources.run_measured(cli + args, env=env, timeout=3600)
+        steps.append({'step': name, 'peak_rss_mb': done['peak_rss_mb'],
+                      'seconds': done['seconds'], 'ok': done['returncode'] == 0})
+        tail = done['output'].strip().splitlines()[-1:] or ['']
+        log('  %s: peak RSS %.0f MB in %.0f s%s' % (
+            name, done['peak_rss_mb'], done['seconds'],
+            '' if done['returncode'] == 0 else ' (FAILED: %s)' % tail[0]))
     for backend in backends:
         steps.append(_serve(model, backend, cache_dir, env, frames, log))
     return steps
@@ -275,11 +286,13 @@ def _fmt0(value):
 
 def render(result):
     env = result['environment']
-    lines = ['Node CPU per frame (null backend; median of %d frames per run):' % (
-        result['frames']),
-        '| frame | pinned | node CPU ms | node wall ms | process CPU ms/frame | echo process '
-        'CPU ms/frame | round trip ms | echo round trip ms | ratio |',
-        '|---|---|---|---|---|---|---|---|---|']
+    lines = []
+    if result['cpu']:
+        lines = ['Node CPU per frame (null backend; median of %d frames per run):' % (
+            result['frames']),
+            '| frame | pinned | node CPU ms | node wall ms | process CPU ms/frame | echo '
+            'process CPU ms/frame | round trip ms | echo round trip ms | ratio |',
+            '|---|---|---|---|---|---|---|---|---|']
     for run in result['cpu']:
         lines.append('| %s | %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %.2fx |' % (
             run['frame'], '-' if run['pin_core'] is None else 'core %d' % run['pin_core'],
@@ -306,7 +319,7 @@ def render(result):
 
 def run(sizes=((224, 224), (640, 480)), frames=300, runs=3, pin_core=None, memory_model='vgg16',
         memory_backends=('chainer', 'onnxruntime'), cache_dir=None, source=None,
-        output_dir=None, domain_id=None, log=print):
+        output_dir=None, domain_id=None, build_precisions=(), log=print):
     domain = private_domain(domain_id)
     environment = env_info.environment()
     result = {'schema': 'trt_classifier.overhead/1', 'frames': frames, 'runs': runs,
@@ -326,7 +339,7 @@ def run(sizes=((224, 224), (640, 480)), frames=300, runs=3, pin_core=None, memor
             scratch = cache_dir = tempfile.mkdtemp(prefix='trt_classifier-overhead-')
         try:
             result['memory'] = measure_memory(memory_model, memory_backends, cache_dir, source,
-                                              log=log)
+                                              build_precisions=build_precisions, log=log)
         finally:
             if scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
