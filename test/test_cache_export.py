@@ -361,7 +361,7 @@ def test_write_chunks_with_digest(tmp_path):
 
 
 def test_atomic_write_takes_any_buffer(tmp_path):
-    """TensorRT hands engines over as IHostMemory: the buffer protocol, not bytes."""
+    """Take an engine as TensorRT hands it over (IHostMemory: the buffer protocol, not bytes)."""
     path = str(tmp_path / 'engine.bin')
     cache.atomic_write(path, numpy.arange(6, dtype=numpy.uint8))
     with open(path, 'rb') as f:
