@@ -1,0 +1,54 @@
+# Copyright 2026 The trt_classifier Authors
+# SPDX-License-Identifier: Apache-2.0
+"""trt-classifier overhead: the echo node and the side-by-side run, its table, its arguments."""
+
+import pytest
+
+from trt_classifier import overhead
+from trt_classifier.cli import main as cli_main
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_null_classifier_and_echo_node_side_by_side():
+    """Real nodes over DDS: both answer every frame; the classifier reports its own cost."""
+    lines = []
+    out = overhead.measure_cpu((224, 224), frames=12, warmup=3, log=lines.append)
+    assert out['frame'] == '224x224 rgb8' and out['frames'] == 12
+    assert 0 < out['node_cpu_ms'] and 0 < out['node_ms'] < out['roundtrip_ms']
+    assert out['preprocess_ms'] > 0 and out['echo_roundtrip_ms'] > 0
+    assert out['roundtrip_ratio'] == out['roundtrip_ms'] / out['echo_roundtrip_ms']
+    for name in ('null', 'echo'):  # both processes were found and sampled
+        value = out['%s_process_cpu_ms_per_frame' % name]
+        assert value == value and value >= 0
+    assert 'round trip' in lines[0] and 'vs echo' in lines[0]
+
+
+def test_render_lists_runs_steps_and_failures():
+    env = {'cpu': 'test cpu', 'cpu_count': 2, 'platform': 'linux', 'python': '3.11',
+           'ros_distro': 'kilted', 'versions': {'numpy': '1.26.4', 'tensorrt': None}}
+    run = {'frame': '224x224 rgb8', 'pin_core': 1, 'node_cpu_ms': 0.8, 'node_ms': 1.5,
+           'null_process_cpu_ms_per_frame': 2.6, 'echo_process_cpu_ms_per_frame': 1.2,
+           'roundtrip_ms': 4.0, 'echo_roundtrip_ms': 2.0, 'roundtrip_ratio': 2.0}
+    result = {'frames': 300, 'environment': env, 'mem_total_mb': 4044.0, 'source': None,
+              'cpu': [run, dict(run, pin_core=None, node_cpu_ms=None)],
+              'memory': [{'step': 'export vgg16', 'peak_rss_mb': 860.2, 'ok': True},
+                         {'step': 'build-engine vgg16 fp16', 'peak_rss_mb': 90.0, 'ok': False}]}
+    text = overhead.render(result)
+    assert '| 224x224 rgb8 | core 1 | 0.800 | 1.500 | 2.600 | 1.200 | 4.000 | 2.000 | 2.00x |' \
+        in text
+    assert '| 224x224 rgb8 | - | - | 1.500 |' in text  # a node that does not report its cost
+    assert '| export vgg16 | 860 | - |' in text
+    assert '| build-engine vgg16 fp16 (FAILED) | 90 | - |' in text
+    assert 'memory 4.0 GB' in text and 'numpy 1.26.4' in text and 'tensorrt' not in text
+    assert 'Node CPU' not in overhead.render(dict(result, cpu=[]))  # --runs 0: memory only
+
+
+def test_bad_sizes_are_named(capsys):
+    assert cli_main(['overhead', '--sizes', '224by224', '--runs', '0']) == 2
+    assert "--sizes takes WIDTHxHEIGHT,..., not '224by224'" in capsys.readouterr().err
+
+
+def test_echo_entry_point_explains_itself(capsys):
+    assert overhead.main([]) == 2
+    assert 'trt-classifier overhead' in capsys.readouterr().err
