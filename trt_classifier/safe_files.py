@@ -33,8 +33,8 @@ def open_regular_file(path, what, max_bytes):
             raise ClassifierError('%s %s is not a regular file (%s); refusing to read it' % (
                 what, path, file_kind(info.st_mode)))
         if info.st_size > max_bytes:
-            raise ClassifierError('%s %s has %d bytes, more than the %d this %s may have' % (
-                what, path, info.st_size, max_bytes, what))
+            raise ClassifierError('%s %s has %d bytes, more than the %d accepted' % (
+                what, path, info.st_size, max_bytes))
         return io.open(fd, 'rb', closefd=True)
     except BaseException:
         os.close(fd)
