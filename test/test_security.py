@@ -88,10 +88,10 @@ def zip_bomb(tmp_path, arrays, inflated=200 * 1024 * 1024):
 
 def huge_shape_npz(tmp_path, arrays):
     """conv1/W's header declares 10^5 x 10^5 x 10^3 float32 (40 TB); the entry holds 16 bytes."""
-    header = npy_bytes(numpy.zeros((0,), numpy.float32))
-    fake = header.replace(b"'shape': (0,)", b"'shape': (100000, 100000, 1000)")
-    assert fake != header
-    return write_npz(tmp_path / 'huge.npz', arrays, raw={'conv1/W': fake + bytes(16)})
+    text = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 1000), }"
+    text += ' ' * (63 - (10 + len(text)) % 64) + '\n'  # .npy pads headers to 64 bytes
+    header = b'\x93NUMPY\x01\x00' + struct.pack('<H', len(text)) + text.encode('ascii')
+    return write_npz(tmp_path / 'huge.npz', arrays, raw={'conv1/W': header + bytes(16)})
 
 
 def lying_size_npz(tmp_path, arrays):
