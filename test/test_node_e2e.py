@@ -248,8 +248,8 @@ def test_corrupted_weights_file_is_reported(start_node, tmp_path):
 
 
 def test_failed_reload_keeps_serving_and_says_so(start_node, probe_factory, tmp_path):
-    bad = tmp_path / 'broken.npz'
-    bad.write_bytes(b'not an npz')
+    bad = tmp_path / 'other-model.npz'  # a clean npz (passes the parameter check), wrong arrays
+    numpy.savez(str(bad), **{'conv1/W': numpy.zeros((2, 2), numpy.float32)})
     node = start_node('/deg', backend='chainer', model='squeezenet1_1', weights='random')
     probe = probe_factory('/deg')
     assert probe.wait_subscribed(60), node.output()

@@ -227,7 +227,7 @@ class ClassifierNode(Node):
                 raise ClassifierError('invalid parameter: ' + reason)
         reason = weights_problem(values)
         if reason:
-            raise ClassifierError('invalid parameter weights: ' + reason)
+            raise ClassifierError(reason)
         # the cache is created private now, or the node ends here (refused: one line, exit 2)
         cache.usable_cache_dir(os.path.expanduser(values['cache_dir']) or None,
                                self.get_logger())

@@ -155,8 +155,15 @@ def check_weights_file(name, path):
     arrives (start-up, a runtime parameter change, the command line) before anything is loaded.
     """
     from trt_classifier.safe_npz import SafeNpz
-    with SafeNpz(path, max_weights_bytes(name)):
-        pass
+    try:
+        with SafeNpz(path, max_weights_bytes(name)):
+            pass
+    except ClassifierError as exc:
+        raise weights_error(path, name, exc) from None
+
+
+def weights_error(path, name, exc):
+    return ClassifierError('cannot load weights %s into model %s: %s' % (path, name, exc))
 
 
 def load_model(name, weights='random', cache_dir=None):
@@ -175,8 +182,7 @@ def load_npz(model, path, name):
     try:
         load_into(model, path)
     except ClassifierError as exc:
-        raise ClassifierError('cannot load weights %s into model %s: %s' % (
-            path, name, exc)) from None
+        raise weights_error(path, name, exc) from None
 
 
 def pretrained_available(name, cache_dir=None):
