@@ -22,11 +22,10 @@ from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.imgconv import rgb_to_image_msg
 from trt_classifier.preprocess import load_labels
-from trt_classifier.procs import NodeProcess, ros_args
 from trt_classifier.safe_files import read_small_text_file
 from trt_classifier.testing import Probe
 
-from test_node_e2e import _set_param, photo  # noqa: I100 (the sibling test module)
+import test_node_e2e as e2e  # noqa: I100 (the sibling test module: its fixture and helpers)
 
 MODEL = 'squeezenet1_1'
 TEN_MB = 10 * 1024 * 1024
@@ -378,18 +377,7 @@ HOSTILE = {
 }
 
 
-@pytest.fixture
-def node_factory(cache_dir):
-    started = []
-
-    def start(namespace, **params):
-        params.setdefault('cache_dir', cache_dir)
-        node = NodeProcess('trt_classifier.classifier_node', ros_args(namespace, params))
-        started.append(node)
-        return node
-    yield start
-    for node in started:
-        node.cleanup()
+start_node = e2e.start_node  # the fixture: a classifier_node process, cleaned up after the test
 
 
 def error_lines(node):
@@ -402,45 +390,45 @@ def error_lines(node):
 @pytest.mark.ros
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize('case', sorted(HOSTILE))
-def test_hostile_file_at_start_up_exits_2_with_one_line(node_factory, tmp_path, arrays, case):
+def test_hostile_file_at_start_up_exits_2_with_one_line(start_node, tmp_path, arrays, case):
     name, make, expected = HOSTILE[case]
     path = make(tmp_path, arrays)
     params = {'backend': 'null', 'model': MODEL, 'weights': 'random', name: path}
-    errors = error_lines(node_factory('/hostile', **params))
+    errors = error_lines(start_node('/hostile', **params))
     assert len(errors) == 1 and expected in errors[0] and path in errors[0], errors
     assert not (tmp_path / 'code-ran').exists()
 
 
 @pytest.mark.ros
 @pytest.mark.timeout(300)
-def test_open_cache_dir_at_start_up_exits_2_with_one_line(node_factory, tmp_path):
+def test_open_cache_dir_at_start_up_exits_2_with_one_line(start_node, tmp_path):
     open_cache = tmp_path / 'shared-cache'
     open_cache.mkdir()
     os.chmod(str(open_cache), 0o777)
-    errors = error_lines(node_factory('/opencache', backend='null', cache_dir=str(open_cache)))
+    errors = error_lines(start_node('/opencache', backend='null', cache_dir=str(open_cache)))
     assert len(errors) == 1 and 'refusing cache directory %s' % open_cache in errors[0], errors
 
 
 @pytest.mark.ros
 @pytest.mark.timeout(600)
 def test_hostile_runtime_changes_are_refused_and_the_node_keeps_serving(
-        node_factory, tmp_path, arrays):
-    node = node_factory('/guard', backend='chainer', model=MODEL, weights='random')
+        start_node, tmp_path, arrays):
+    node = start_node('/guard', backend='chainer', model=MODEL, weights='random')
     probe = Probe('/guard')
     try:
         assert probe.wait_subscribed(60), node.output()
-        first = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=180)
+        first = probe.classify(rgb_to_image_msg(e2e.photo(), 'rgb8'), timeout=180)
         assert first is not None and first['backend'] == 'chainer', node.output()
         for case in sorted(HOSTILE):
             name, make, expected = HOSTILE[case]
             case_dir = tmp_path / case
             case_dir.mkdir()
-            result = _set_param(probe, '/guard/classifier', name, make(case_dir, arrays))
+            result = e2e._set_param(probe, '/guard/classifier', name, make(case_dir, arrays))
             assert not result.successful and expected in result.reason, (case, result.reason)
         other = str(tmp_path / 'other-cache')
-        result = _set_param(probe, '/guard/classifier', 'cache_dir', other)
+        result = e2e._set_param(probe, '/guard/classifier', 'cache_dir', other)
         assert not result.successful and 'cache_dir' in result.reason, result.reason
-        after = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
+        after = probe.classify(rgb_to_image_msg(e2e.photo(), 'rgb8'), timeout=60)
     finally:
         probe.close()
     assert after is not None and after['label'] == first['label'], node.output()
