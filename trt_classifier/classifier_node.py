@@ -297,8 +297,7 @@ class ClassifierNode(Node):
                 return self._refuse(reason)
         if values['backend'] != self.config['backend'] and not backends.is_available(
                 values['backend']):
-            return SetParametersResult(
-                successful=False, reason='backend %s is not available here' % values['backend'])
+            return self._refuse('backend %s is not available here' % values['backend'])
         try:
             config = Config(values)
         except ClassifierError as exc:

@@ -273,27 +273,28 @@ def _target_problem(member, target):
     return ''
 
 
-def model_bytes(model):
-    """Bytes an npz of ``model`` may hold: 8 per element (float64 at most) plus member slack."""
-    seen = {}
-    model.serialize(_Walk(seen))
-    return sum(element_count(getattr(v, 'shape', ())) * MAX_ITEMSIZE + MEMBER_SLACK_BYTES
-               for v in seen.values() if v is not None)
+def archive_bound(targets, max_unknown_bytes):
+    """Return the bytes an npz for ``targets`` may hold.
+
+    8 per element (float64 at most) plus slack per member, and ``max_unknown_bytes`` in all for
+    uninitialized parameters, whose shape is not known.
+    """
+    known = sum(element_count(getattr(v, 'shape', ())) * MAX_ITEMSIZE + MEMBER_SLACK_BYTES
+                for v in targets.values() if v is not None)
+    return known + (max_unknown_bytes if any(v is None for v in targets.values()) else 0)
 
 
 def load_into(model, path, max_bytes=None, max_unknown_bytes=1 << 30):
     """Copy the arrays of the npz at ``path`` into the Chainer ``model``; never unpickle.
 
-    The archive may hold at most ``max_bytes`` (default: :func:`model_bytes`, plus
-    ``max_unknown_bytes`` where the model has uninitialized parameters). Every name, shape and
-    dtype is checked before the first value is copied; a damaged member found while reading
-    (CRC, truncation) raises, and the caller discards the half-loaded model.
+    The archive may hold at most ``max_bytes`` (default: :func:`archive_bound`). Every name,
+    shape and dtype is checked before the first value is copied; a damaged member found while
+    reading (CRC, truncation) raises, and the caller discards the half-loaded model.
     """
     targets = {}
     model.serialize(_Walk(targets))
     if max_bytes is None:
-        max_bytes = model_bytes(model) + (
-            max_unknown_bytes if any(v is None for v in targets.values()) else 0)
+        max_bytes = archive_bound(targets, max_unknown_bytes)
     with SafeNpz(path, max_bytes) as npz:
         missing = [key for key in targets if key not in npz.members]
         if missing:
