@@ -208,6 +208,22 @@ def test_bombs_are_refused_without_inflating_or_allocating(tmp_path, arrays, mak
     assert peak < 40 * 1024 * 1024, peak  # the model is ~5 MB; the bombs inflate to 50+ MB
 
 
+@pytest.mark.parametrize('name_chars,expected', [
+    (8, 'has 12000 members (at most 10000)'),
+    (200, '-byte zip directory (at most 2097152); refusing to parse it'),
+])
+def test_archives_with_too_many_entries_are_refused_before_parsing(tmp_path, name_chars,
+                                                                   expected):
+    path = str(tmp_path / 'many.npz')
+    empty = npy_bytes(numpy.zeros((0,), numpy.float32))
+    with zipfile.ZipFile(path, 'w') as zf:
+        for i in range(12000):
+            zf.writestr('%0*d.npy' % (name_chars, i), empty)
+    with pytest.raises(ClassifierError) as info:
+        models.weights_id(MODEL, path)
+    assert expected in str(info.value) and path in str(info.value), str(info.value)
+
+
 @pytest.mark.parametrize('change,expected', [
     (lambda a: a['conv1/W'].astype(numpy.complex64), 'has dtype <c8; weights must be'),
     (lambda a: numpy.array(['x'] * 4), 'has dtype <U1; weights must be'),

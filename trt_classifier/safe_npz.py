@@ -36,6 +36,10 @@ MAX_HEADER_BYTES = 10000  # numpy's own limit for headers it parses (max_header_
 MAX_ITEMSIZE = 8  # float64 / int64: any numeric dtype a weights file can sensibly hold
 CHUNK_BYTES = 1 << 20
 MEMBER_SLACK_BYTES = 64 * 1024  # zip entry headers and names per member, for the archive bound
+# zipfile parses the whole central directory into ZipInfo objects (~0.5 KB each) when it opens an
+# archive: bound it first, so that millions of tiny entries cannot exhaust memory.
+MAX_DIRECTORY_BYTES = 2 << 20
+MAX_MEMBERS = 10000  # ResNet101 has 627 arrays, VGG16 32
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
                zlib.error, RuntimeError, NotImplementedError, struct.error, KeyError)
 
@@ -109,6 +113,31 @@ def check_dtype(dtype, what):
                               'at most %d bytes' % (what, dtype.str, MAX_ITEMSIZE))
 
 
+def central_directory_bytes(f):
+    """Return the size of a zip's central directory as its end records declare it, or 0.
+
+    Reads the end-of-central-directory record (and the zip64 one) the way zipfile finds them;
+    0 when there is none, and zipfile then reports the file as not a zip archive.
+    """
+    f.seek(0, 2)
+    size = f.tell()
+    tail_start = max(0, size - (22 + 0xFFFF))  # the record plus the longest comment
+    f.seek(tail_start)
+    tail = f.read()
+    at = tail.rfind(b'PK\x05\x06')
+    f.seek(0)
+    if at < 0 or len(tail) - at < 22:
+        return 0
+    directory = struct.unpack('<I', tail[at + 12:at + 16])[0]
+    if directory == 0xFFFFFFFF and at >= 20 and tail[at - 20:at - 16] == b'PK\x06\x07':
+        f.seek(struct.unpack('<Q', tail[at - 12:at - 4])[0])
+        record = f.read(56)
+        f.seek(0)
+        if len(record) == 56 and record[:4] == b'PK\x06\x06':
+            directory = struct.unpack('<Q', record[40:48])[0]
+    return directory
+
+
 class SafeNpz(object):
     """An ``.npz`` archive whose members' headers were all checked (a context manager).
 
@@ -121,6 +150,10 @@ class SafeNpz(object):
         self.max_bytes = max_bytes
         self._file = open_regular_file(path, what, max_bytes)
         try:
+            directory = central_directory_bytes(self._file)
+            if directory > MAX_DIRECTORY_BYTES:
+                raise ClassifierError('%s %s has a %d-byte zip directory (at most %d); refusing '
+                                      'to parse it' % (what, path, directory, MAX_DIRECTORY_BYTES))
             self._zip = zipfile.ZipFile(self._file)
             self.members = self._scan()
         except ClassifierError:
@@ -137,7 +170,11 @@ class SafeNpz(object):
     def _scan(self):
         members = {}
         total = 0
-        for info in self._zip.infolist():
+        infos = self._zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ClassifierError('%s %s has %d members (at most %d)' % (
+                self.what, self.path, len(infos), MAX_MEMBERS))
+        for info in infos:
             if info.filename.endswith('/'):
                 continue  # a directory entry holds no data
             if not info.filename.endswith('.npy'):
