@@ -216,6 +216,25 @@ def test_signals_shut_down_cleanly(start_node, probe_factory, sig):
     assert seconds < 2.0
 
 
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_stopping_while_frames_arrive_logs_no_error(start_node, probe_factory, sig):
+    """The worker stops before the context is shut down: no publish on an invalid context."""
+    node = start_node('/busy', backend='chainer', model='squeezenet1_1', weights='random')
+    probe = probe_factory('/busy')
+    assert probe.wait_subscribed(60), node.output()
+    msg = rgb_to_image_msg(photo(), 'rgb8')
+    assert probe.classify(msg, timeout=120) is not None, node.output()
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:  # keep the worker busy up to the signal
+        probe.image_pub.publish(msg)
+        probe.spin(0.01)
+    code, seconds = node.stop(sig, timeout=10)
+    out = node.output()
+    assert code == 0 and seconds < 2.0, out
+    assert '[ERROR]' not in out and 'context is invalid' not in out, out
+    assert 'Failed to publish log message to rosout' not in out, out
+
+
 def test_large_frame_round_trip_null(start_node, probe_factory):
     node = start_node('/big', backend='null')
     probe = probe_factory('/big')
