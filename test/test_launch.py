@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from trt_classifier.testing import Probe
+from trt_classifier.testing import Probe, process_running
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 
@@ -33,7 +33,7 @@ HOW_TO_GET = ('the ros2 launch tests need launch, launch_ros, ros2launch and col
 
 
 def _tool(name):
-    """An executable of this interpreter's environment, else on PATH."""
+    """Return an executable of this interpreter's environment, else one on PATH."""
     here = os.path.join(os.path.dirname(sys.executable), name)
     return here if os.access(here, os.X_OK) else shutil.which(name)
 
@@ -165,7 +165,7 @@ def test_bench_launch_small_run(launch, tmp_path):
 
 
 def test_bench_launch_fails_when_the_bench_fails(launch, tmp_path):
-    """VGG16 has no pretrained weights here: the bench exits 3, so ros2 launch must not exit 0."""
+    """Check that a failed bench (VGG16 has no pretrained weights here) fails the launch."""
     code, out = run_to_end(launch, 'bench.launch.py', 'backends:=onnxruntime', 'models:=vgg16',
                            'weights:=pretrained', 'iterations:=3', 'output_dir:=%s' % tmp_path)
     assert code != 0, out
@@ -229,7 +229,7 @@ def test_classifier_launch_answers_and_stops_cleanly_on_ctrl_c(launch):
 
 
 def test_classifier_launch_ends_when_the_classifier_cannot_start(launch):
-    """TensorRT cannot run here: the classifier exits 2, and the launch must end, non-zero."""
+    """Check that a classifier that cannot run (TensorRT here) ends the launch, non-zero."""
     code, out = run_to_end(launch, 'classifier.launch.py', 'namespace:=/trt',
                            'backend:=tensorrt', timeout=120)
     assert code != 0, out
@@ -238,7 +238,7 @@ def test_classifier_launch_ends_when_the_classifier_cannot_start(launch):
 
 
 def test_sigterm_to_ros2_launch_stops_its_children(launch):
-    """launch does not stop its children on SIGTERM; the nodes follow their parent instead."""
+    """Check that the nodes follow ros2 launch on SIGTERM (launch itself does not stop them)."""
     started = launch('classifier.launch.py', 'namespace:=/term', 'backend:=null',
                      'rate_hz:=5.0')
     probe = Probe('/term')
@@ -251,18 +251,9 @@ def test_sigterm_to_ros2_launch_stops_its_children(launch):
     started.proc.send_signal(signal.SIGTERM)  # to ros2 launch only, as docker stop does
     started.wait(30)
     end = time.monotonic() + 10
-    while time.monotonic() < end and [p for p in children if _alive(p)]:
+    while time.monotonic() < end and [p for p in children if process_running(p)]:
         time.sleep(0.2)
-    left = [p for p in children if _alive(p)]
+    left = [p for p in children if process_running(p)]
     for pid in left:  # don't leave them behind whatever the result
         os.kill(pid, signal.SIGKILL)
     assert not left, 'orphaned after SIGTERM to ros2 launch: %s\n%s' % (left, started.output())
-
-
-def _alive(pid):
-    """Running (not gone, not a zombie waiting for its new parent to reap it)."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
-    except OSError:
-        return False
