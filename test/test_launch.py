@@ -164,6 +164,19 @@ def test_bench_launch_small_run(launch, tmp_path):
     assert result['environment']['versions']['rclpy'] not in (None, 'unknown')
 
 
+def test_launch_testing_classifier_launch(installed):
+    """launch_testing's own runner: a result, then exit code 0 and no error from every process."""
+    if _tool('launch_test') is None:
+        pytest.skip('launch_test (launch_testing) missing: ' + HOW_TO_GET)
+    here = os.path.dirname(os.path.abspath(__file__))
+    test_file = os.path.join(here, 'launch', 'classifier_launch.py')
+    proc = subprocess.run([_tool('launch_test'), test_file], env=installed,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, out
+    assert 'Ran 1 test' in out and 'Ran 2 tests' in out and 'FAILED' not in out, out
+
+
 def test_bench_launch_fails_when_the_bench_fails(launch, tmp_path):
     """Check that a failed bench (VGG16 has no pretrained weights here) fails the launch."""
     code, out = run_to_end(launch, 'bench.launch.py', 'backends:=onnxruntime', 'models:=vgg16',
