@@ -39,8 +39,9 @@ def _tool(name):
 
 
 def _missing():
+    # origin None: only a namespace package, e.g. this repository's launch/ folder
     missing = [m for m in ('launch', 'launch_ros', 'ros2launch', 'ros2cli')
-               if importlib.util.find_spec(m) is None]
+               if getattr(importlib.util.find_spec(m), 'origin', None) is None]
     missing += [t for t in ('ros2', 'colcon') if _tool(t) is None]
     return missing
 
