@@ -389,6 +389,8 @@ class ClassifierNode(Node):
             try:
                 self._process(*item)
             except Exception as exc:  # the worker must survive anything a frame causes
+                if self.closing or not self.context.ok():
+                    return  # stopping: the publishers may already be gone, that is no failure
                 self.counts['failed'] += 1
                 self.get_logger().error('frame failed: %s: %s' % (type(exc).__name__, exc),
                                         throttle_duration_sec=5.0)
@@ -574,10 +576,15 @@ class ClassifierNode(Node):
         array_msg.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(array_msg)
 
-    def close(self):
+    def stop_threads(self):
+        """Let the worker finish its frame and stop (also the context's on_shutdown callback)."""
         self.closing = True
         self.slot.close()
-        self.worker.join(timeout=5.0)
+        if self.worker is not threading.current_thread():
+            self.worker.join(timeout=5.0)
+
+    def close(self):
+        self.stop_threads()
         if self.worker.is_alive():  # still inside a load or an inference: don't pull the rug
             self.get_logger().warning('inference thread still busy; exiting without releasing '
                                       'the backend (the OS frees it)')
