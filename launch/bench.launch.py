@@ -6,18 +6,19 @@ ros2 launch trt_classifier bench.launch.py
 ros2 launch trt_classifier bench.launch.py backends:=chainer,tensorrt models:=resnet101 \
     precision:=fp16 device:=gpu
 ros2 launch trt_classifier bench.launch.py sequential:=true   # one classifier node at a time
-Backends whose runtime is missing are reported as unavailable; the launch ends with the bench.
+Backends whose runtime is missing are reported as unavailable; the launch ends with the bench,
+with exit code 1 when the bench failed (no backend measured) and at once on a bad argument.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction, \
-    RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler
 from launch.event_handlers import OnProcessExit
-from launch.events import Shutdown
 from launch_ros.actions import Node
 
-from trt_classifier.bench_node import STUDY_MODELS
-from trt_classifier.bench_runner import choose_sequential, classifier_params, split_available
+from trt_classifier.bench_node import split_list, STUDY_MODELS
+from trt_classifier.bench_runner import check_request, choose_sequential, classifier_params, \
+    split_available
+from trt_classifier.launch_support import end_launch_with
 from trt_classifier.procs import profile_env
 
 ARGS = [
@@ -37,7 +38,11 @@ ARGS = [
 
 def _nodes(context):
     value = {name: context.launch_configurations[name] for name, _d, _t in ARGS}
-    backends = [b.strip() for b in value['backends'].split(',') if b.strip()]
+    backends = split_list(value['backends'])
+    models = split_list(value['models'])
+    # a bad value ends the launch here, with one line, before any node starts
+    check_request(backends, models, value['precision'], value['device'], value['warmup'],
+                  value['iterations'])
     available, unavailable = split_available(backends)
     sequential, _why = choose_sequential(value['sequential'])
     env = profile_env()
@@ -45,11 +50,11 @@ def _nodes(context):
                     namespace='/' + backend, output='screen', additional_env=env,
                     parameters=[classifier_params(
                         backend, value['device'], value['precision'],
-                        model=value['models'].split(',')[0], weights=value['weights'])])
+                        model=models[0], weights=value['weights'])])
                for backend in available]
     bench = Node(package='trt_classifier', executable='bench', name='bench', output='screen',
                  additional_env=env, parameters=[{
-                     'backends': ','.join(backends), 'models': value['models'],
+                     'backends': ','.join(backends), 'models': ','.join(models),
                      'warmup': int(value['warmup']), 'iterations': int(value['iterations']),
                      'precision': value['precision'], 'weights': value['weights'],
                      'output_dir': value['output_dir'], 'unavailable': unavailable,
@@ -58,9 +63,8 @@ def _nodes(context):
         chain = [RegisterEventHandler(OnProcessExit(target_action=previous, on_exit=[node]))
                  for previous, node in zip(actions, actions[1:])]
         actions = actions[:1] + chain
-    shutdown = RegisterEventHandler(OnProcessExit(
-        target_action=bench, on_exit=[EmitEvent(event=Shutdown(reason='bench finished'))]))
-    return actions + [bench, shutdown]
+    # the launch ends with the bench, and fails (exit 1) when the bench did (exit 2 or 3)
+    return actions + [bench, end_launch_with(bench, 'the benchmark failed')]
 
 
 def generate_launch_description():

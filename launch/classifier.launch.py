@@ -13,6 +13,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch_ros.actions import Node
 
+from trt_classifier.launch_support import end_launch_with
 from trt_classifier.procs import profile_env
 
 ARGS = [
@@ -34,11 +35,13 @@ def _nodes(context):
     share = get_package_share_directory('trt_classifier')
     # Large best-effort frames need the DDS profile in every process (README); keep user settings.
     env = profile_env()
-    nodes = [Node(
+    classifier = Node(
         package='trt_classifier', executable='classifier_node', name='classifier',
         namespace=value['namespace'], output='screen', additional_env=env,
         parameters=[os.path.join(share, 'config', 'classifier.yaml'), {
-            k: value[k] for k in ('backend', 'model', 'weights', 'device', 'precision')}])]
+            k: value[k] for k in ('backend', 'model', 'weights', 'device', 'precision')}])
+    # a classifier that cannot start (exit 2) ends the launch with exit 1
+    nodes = [classifier, end_launch_with(classifier, 'the classifier could not run')]
     if value['source'] != 'none':
         nodes.append(Node(
             package='trt_classifier', executable='image_source', name='image_source',

@@ -19,4 +19,6 @@ os.environ.setdefault('ROS_PYTHON_CHECK_FIELDS', '1')  # Foxy-Humble message typ
 @pytest.fixture(scope='session')
 def cache_dir(tmp_path_factory):
     """Share one weights/ONNX cache so models convert and export once per run."""
-    return str(tmp_path_factory.mktemp('cache'))
+    path = str(tmp_path_factory.mktemp('cache'))
+    os.chmod(path, 0o700)  # the package refuses a cache others can write to (umask 002)
+    return path

@@ -40,7 +40,8 @@ def test_missing_gpu_provider_says_what_to_install():
 
 
 def test_null_backend_times_itself():
-    with create_backend('null', 'squeezenet1_1') as backend:
+    with create_backend('null', 'efficientnet_lite0', weights='pretrained') as backend:
         logits = backend.infer(numpy.zeros((1, 3, 224, 224), numpy.float32))
         assert logits.shape == (1, 1000) and backend.last_inference_ms >= 0
         assert backend.describe()['backend'] == 'null'
+        assert backend.describe()['weights'] == 'none'  # whatever was asked: it has none

@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from trt_classifier import report
+from trt_classifier import env_info, report
+from trt_classifier.bench_node import succeeded
+from trt_classifier.bench_runner import check_request
 from trt_classifier.cli import main as cli_main
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 
@@ -71,6 +73,71 @@ def test_tensorrt_column_names_the_runtime_the_run_recorded():
     assert report.study_table(result).splitlines()[0].split('|')[3] == ' TensorRT-RTX 1.7.1 '
     result['environment']['tensorrt_runtime'] = 'TensorRT 8.2.1'
     assert ' TensorRT 8.2.1 ' in report.study_table(result).splitlines()[0]
+
+
+@pytest.mark.parametrize('args,message', [
+    ((['chainer', 'bogus'], ['vgg16']),
+     "unknown backend 'bogus'; valid backends: chainer, null, onnxruntime, tensorrt"),
+    ((['null'], ['nosuch']), "unknown model 'nosuch'; valid models: efficientnet_lite0, "
+                             'resnet101, squeezenet1_1, vgg16'),
+    ((['null'], ['vgg16'], 'int8'), "unknown precision 'int8'; valid precisions: fp32, fp16"),
+    ((['null'], ['vgg16'], 'fp32', 'tpu'), "device must be cpu, gpu or gpu:N, not 'tpu'"),
+    ((['null'], ['vgg16'], 'fp32', 'cpu', '1', 'x'),
+     "iterations must be a whole number >= 1, not 'x'"),
+    ((['null'], ['vgg16'], 'fp32', 'cpu', 0), 'warmup must be a whole number >= 1, not 0'),
+    (([], ['vgg16']), 'no backend given; valid backends: chainer, null'),
+])
+def test_bench_request_is_checked_before_anything_starts(args, message):
+    with pytest.raises(ClassifierError) as info:
+        check_request(*args)
+    assert str(info.value).startswith(message)
+
+
+def test_bench_cli_refuses_a_bad_model_at_once(capsys):
+    assert cli_main(['bench', '--backends', 'null', '--models', 'nosuch']) == 2
+    assert "unknown model 'nosuch'" in capsys.readouterr().err
+
+
+def test_bench_succeeds_with_a_model_backend_or_with_null_alone():
+    def run(backend, samples):
+        made = report.Run('vgg16', backend)
+        made.samples = [{}] * samples
+        return made
+    assert succeeded([run('chainer', 3), run('null', 3)], ['chainer', 'null'])
+    assert not succeeded([run('chainer', 0), run('null', 3)], ['chainer', 'null'])
+    assert succeeded([run('null', 3)], ['null'])  # the harness overhead is a valid run
+    assert not succeeded([run('null', 0)], ['null'])
+
+
+def test_report_headline_says_what_was_measured_and_run():
+    result = make_report()
+    assert report.headline(result).startswith(
+        'Inference latency, mean of 3 timed runs after 1 untimed warm-up (ms, batch 1, fp32)')
+    result['protocol'].update(iterations=300, interrupted=True, precision='fp16')
+    for run in result['runs']:
+        run['info'] = {'precision': 'fp32'}
+    text = report.headline(result)
+    assert 'mean of 3 timed runs (300 planned; interrupted)' in text, text
+    assert text.endswith('(ms, batch 1, fp32)'), text  # CPU backends ran fp32, not the fp16 asked
+    result['runs'][1]['info'] = {'precision': 'fp16'}
+    assert report.headline(result).endswith('fp16 (onnxruntime), fp32 (chainer, null))')
+
+
+def test_no_speedup_column_without_chainer():
+    result = make_report()
+    result['runs'] = [r for r in result['runs'] if r['backend'] != 'chainer']
+    table = report.study_table(result)
+    assert 'Speedup' not in table and '| squeezenet1_1 | n/a      | 4.00 ms      |' in table
+
+
+def test_environment_names_rclpy_and_the_distro_of_the_wheels():
+    env = env_info.environment()
+    assert env['versions']['rclpy'] not in (None, 'unknown')
+    wheel = env_info.dist_version('ros-rclpy')
+    if wheel and not os.environ.get('ROS_DISTRO'):
+        distro = env_info.RCLPY_MAJOR_DISTRO[wheel.split('.')[0]]
+        assert env['ros_distro'] == '%s (PyPI ros-rclpy %s)' % (distro, wheel)
+        assert distro == ('jazzy' if env_info.dist_version('ros-jazzy-rclpy') else 'kilted')
 
 
 def test_save_load_and_compare(tmp_path):

@@ -8,11 +8,13 @@ needs the shipped large-frame DDS profile in both processes. Silence is diagnose
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
-from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
+from trt_classifier.procs import FASTDDS_PROFILE_VARS, large_frame_env, NodeProcess, ros_args
 from trt_classifier.testing import Probe
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
@@ -71,6 +73,28 @@ def test_camera_sized_frames_get_labels_with_default_parameters(
     assert set(SIZES) <= seen, 'only %s arrived\n%s' % (sorted(seen), node.output())
     expected = 'reliable' if camera_qos == 'reliable' else 'best effort'
     assert 'subscribing %s/image %s' % (ns, expected) in node.output()
+
+
+def test_this_fast_dds_reads_the_profile_variable_we_set(tmp_path):
+    """Fast DDS 2.x (Jazzy) reads only FASTRTPS_..., 3.x (Kilted) FASTDDS_...: ours must be read.
+
+    The variables large_frame_env sets point at a broken file: Fast DDS says so if it reads it.
+    """
+    if os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') != 'rmw_fastrtps_cpp':
+        pytest.skip('RMW_IMPLEMENTATION is %s, not Fast DDS' % os.environ['RMW_IMPLEMENTATION'])
+    broken = tmp_path / 'broken_profile.xml'
+    broken.write_text('<profiles')
+    env = large_frame_env(plain_env())
+    set_here = [name for name in FASTDDS_PROFILE_VARS if name in env]
+    env.update((name, str(broken)) for name in set_here)
+    proc = subprocess.run(
+        [sys.executable, '-c', 'import rclpy; rclpy.init(); rclpy.create_node("profile_check"); '
+                               'rclpy.shutdown()'],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=60)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert str(broken) in out and 'XMLPARSER' in out, \
+        'Fast DDS did not read %s:\n%s' % (' or '.join(set_here), out)
+    assert 'deprecated' not in out, out  # Fast DDS 3 warns about FASTRTPS_...
 
 
 def test_incompatible_qos_is_diagnosed(procs, cache_dir):

@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = sorted(
     glob.glob(os.path.join(ROOT, 'trt_classifier', '**', '*.py'), recursive=True) +
     glob.glob(os.path.join(ROOT, 'test', '*.py')) +
+    glob.glob(os.path.join(ROOT, 'test', 'launch', '*.py')) +
     glob.glob(os.path.join(ROOT, 'launch', '*.py')) +
     glob.glob(os.path.join(ROOT, 'tools', '*.py')) + [os.path.join(ROOT, 'setup.py')])
 

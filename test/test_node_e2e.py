@@ -5,6 +5,8 @@
 import array
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import cv2
@@ -17,7 +19,7 @@ from sensor_msgs.msg import Image
 from trt_classifier.frames import read_rgb, samples_dir
 from trt_classifier.imgconv import rgb_to_image_msg
 from trt_classifier.procs import NodeProcess, ros_args
-from trt_classifier.testing import Probe
+from trt_classifier.testing import Probe, process_running
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 
@@ -216,6 +218,63 @@ def test_signals_shut_down_cleanly(start_node, probe_factory, sig):
     assert seconds < 2.0
 
 
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_stopping_while_frames_arrive_logs_no_error(start_node, probe_factory, sig):
+    """The worker stops before the context is shut down: no publish on an invalid context."""
+    node = start_node('/busy', backend='chainer', model='squeezenet1_1', weights='random')
+    probe = probe_factory('/busy')
+    assert probe.wait_subscribed(60), node.output()
+    msg = rgb_to_image_msg(photo(), 'rgb8')
+    assert probe.classify(msg, timeout=120) is not None, node.output()
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:  # keep the worker busy up to the signal
+        probe.image_pub.publish(msg)
+        probe.spin(0.01)
+    code, seconds = node.stop(sig, timeout=10)
+    out = node.output()
+    assert code == 0 and seconds < 2.0, out
+    assert '[ERROR]' not in out and 'context is invalid' not in out, out
+    assert 'Failed to publish log message to rosout' not in out, out
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='PR_SET_PDEATHSIG is Linux')
+def test_a_node_stops_when_its_parent_dies():
+    """ros2 launch stopped by SIGTERM (or killed) leaves its children: they follow it instead."""
+    code = ('import time\n'
+            'from trt_classifier.procs import NodeProcess, ros_args\n'
+            'node = NodeProcess("trt_classifier.classifier_node", '
+            'ros_args("/orphan", {"backend": "null"}))\n'
+            'print(node.pid, node.log.name, flush=True)\n'
+            'time.sleep(300)\n')
+    parent = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    pid, log = parent.stdout.readline().decode().split()
+    pid = int(pid)
+
+    def output():
+        with open(log) as f:
+            return f.read()
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and 'ready' not in output():
+            time.sleep(0.2)
+        assert 'ready' in output(), output()
+        parent.kill()  # the child runs in its own session: no signal reaches it but this one
+        parent.wait()
+        end = time.monotonic() + 10
+        while time.monotonic() < end and process_running(pid):
+            time.sleep(0.1)
+        assert not process_running(pid), 'the node outlived its parent\n' + output()
+        assert '[ERROR]' not in output()
+    finally:
+        if process_running(pid):
+            os.kill(pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
+        os.unlink(log)
+
+
 def test_large_frame_round_trip_null(start_node, probe_factory):
     node = start_node('/big', backend='null')
     probe = probe_factory('/big')
@@ -248,8 +307,8 @@ def test_corrupted_weights_file_is_reported(start_node, tmp_path):
 
 
 def test_failed_reload_keeps_serving_and_says_so(start_node, probe_factory, tmp_path):
-    bad = tmp_path / 'broken.npz'
-    bad.write_bytes(b'not an npz')
+    bad = tmp_path / 'other-model.npz'  # a clean npz (passes the parameter check), wrong arrays
+    numpy.savez(str(bad), **{'conv1/W': numpy.zeros((2, 2), numpy.float32)})
     node = start_node('/deg', backend='chainer', model='squeezenet1_1', weights='random')
     probe = probe_factory('/deg')
     assert probe.wait_subscribed(60), node.output()

@@ -17,6 +17,7 @@ import sys
 import time
 
 from trt_classifier import resources
+from trt_classifier.errors import ClassifierError
 from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 
 _log = logging.getLogger('trt_classifier.bench')
@@ -58,6 +59,35 @@ def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', mod
     return params
 
 
+def check_request(backends, models, precision='fp32', device='cpu', warmup=1, iterations=1):
+    """Raise ClassifierError, one line naming the bad value and the valid ones, before any start.
+
+    Shared by ``trt-classifier bench``, bench.launch.py and the bench node.
+    """
+    from trt_classifier import backends as registry
+    from trt_classifier.backends.base import parse_device
+    from trt_classifier.models import MODELS
+    for kind, names, valid in (('backend', backends, registry.backend_names()),
+                               ('model', models, sorted(MODELS))):
+        if not names:
+            raise ClassifierError('no %s given; valid %ss: %s' % (kind, kind, ', '.join(valid)))
+        for name in names:
+            if name not in valid:
+                raise ClassifierError('unknown %s %r; valid %ss: %s' % (
+                    kind, name, kind, ', '.join(valid)))
+    if precision not in ('fp32', 'fp16'):
+        raise ClassifierError('unknown precision %r; valid precisions: fp32, fp16' % (precision,))
+    parse_device(device)
+    for name, value in (('warmup', warmup), ('iterations', iterations)):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1 or str(number) != str(value).strip():
+            raise ClassifierError('%s must be a whole number >= 1, not %r (the first, untimed '
+                                  'frame also waits for the model to load)' % (name, value))
+
+
 def split_available(backends):
     """Return ``(available, 'name: reason; ...')`` for a list of backend names.
 
@@ -93,6 +123,7 @@ def split_available(backends):
 def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cpu',
         weights='auto', frames='samples', frame_size=(0, 0), output_dir='results',
         cache_dir='', timeout_s=30.0, sequential='auto'):
+    check_request(backends, models, precision, device, warmup, iterations)
     sequential, why = choose_sequential(sequential)
     _log.info('%s (%s)' % ('sequential: one classifier node at a time' if sequential else
                            'one classifier node per backend, all started at once', why))

@@ -1,10 +1,17 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Cache directory, content hashes and atomic writes shared by weights, ONNX and engine caches."""
+"""Cache directory, content hashes and atomic writes shared by weights, ONNX and engine caches.
+
+The cache holds TensorRT engines, which are executable code, so it is private: created with mode
+0700, and refused when someone else owns it or can write to it (README, "Security"). A SHA-256
+sidecar only detects damage; it authenticates nothing, since whoever can write a file can
+write its sidecar.
+"""
 
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 
 from trt_classifier.errors import ClassifierError
@@ -28,11 +35,13 @@ def usable_cache_dir(path=None, log=None):
     """Return a writable directory: ``path`` (created) or, if that fails, a private temp dir.
 
     A robot with a read-only home must still classify: the fallback is logged once and the caller
-    works in memory/temp for this run (nothing is persisted, nothing loops).
+    works in memory/temp for this run (nothing is persisted, nothing loops). A directory that
+    others can write to is refused (:func:`check_private_dir`), not replaced.
     """
     path = os.path.expanduser(path or default_cache_dir())
     try:
-        os.makedirs(path, exist_ok=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        check_private_dir(path)
         probe = tempfile.NamedTemporaryFile(dir=path, prefix='.probe-', delete=True)
         probe.close()
         return path
@@ -47,6 +56,52 @@ def usable_cache_dir(path=None, log=None):
             'cache directory %s is not writable (%s); using %s for this run only' % (
                 path, exc.strerror or exc, fallback))
         return fallback
+
+
+CACHE_SUBDIRS = ('engines', 'onnx', 'weights')
+
+
+def not_private(path, info):
+    """Why ``info`` (a stat result of ``path``) is not private to this user, or ''."""
+    if info.st_uid not in (os.geteuid(), 0):
+        return '%s belongs to uid %d, not to this user (uid %d) or root' % (
+            path, info.st_uid, os.geteuid())
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return '%s is writable by %s (mode %03o)' % (
+            path, 'others' if info.st_mode & stat.S_IWOTH else 'its group',
+            stat.S_IMODE(info.st_mode))
+    return ''
+
+
+def check_private_dir(path):
+    """Raise ClassifierError (one line) unless the cache directory ``path`` is private.
+
+    Private: a directory owned by this user (or root) that neither its group nor others can
+    write to, as are its existing subdirectories; and no parent directory lets others rename it
+    (writable by others without the sticky bit, as /tmp has). Anyone who can write there could
+    plant a TensorRT engine, which the node would then execute.
+    """
+    real = os.path.realpath(path)
+    info = os.stat(real)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ClassifierError('cache directory %s is not a directory' % path)
+    reasons = [not_private(real, info)]
+    for sub in CACHE_SUBDIRS:
+        sub_path = os.path.join(real, sub)
+        if os.path.isdir(sub_path):
+            reasons.append(not_private(sub_path, os.stat(sub_path)))
+    parent = os.path.dirname(real)
+    while parent and parent != os.path.dirname(parent):
+        mode = os.stat(parent).st_mode
+        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+            reasons.append('its parent %s is writable by others without the sticky bit' % parent)
+        parent = os.path.dirname(parent)
+    reasons = [r for r in reasons if r]
+    if reasons:
+        raise ClassifierError(
+            'refusing cache directory %s: %s. TensorRT engines cached there are executable '
+            'code; use a directory only you can write to (chmod 700 it, or choose another with '
+            'cache_dir / TRT_CLASSIFIER_CACHE)' % (path, reasons[0]))
 
 
 def file_sha256(path, chunk=1 << 20):
@@ -71,7 +126,7 @@ def atomic_write(path, data):
     nodes sharing one cache never read a half-written file.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -136,6 +191,9 @@ def verify_reason(path):
     """'' if ``path`` matches its sidecar digest, else why not (for the rebuild log line)."""
     if not os.path.exists(path):
         return 'not cached yet'
+    private = not_private(path, os.stat(path))
+    if private:  # planted or exposed: rebuild rather than trust it
+        return private
     try:
         with open(path + '.sha256', 'rb') as f:
             expected = f.read().decode('ascii').strip()

@@ -20,7 +20,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float64, String
 
-from trt_classifier import backends, models, qos_policy, resources, rosutil
+from trt_classifier import backends, cache, models, qos_policy, resources, rosutil
 from trt_classifier.backends.base import parse_device
 from trt_classifier.errors import ClassifierError
 from trt_classifier.imgconv import image_msg_to_rgb, ImageError
@@ -31,19 +31,28 @@ from trt_classifier.stats import Window
 from trt_classifier.trt_utils import RUNTIME_CHOICES
 
 # Parameters whose change needs a new backend: applied by the worker between two frames.
-RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'cache_dir', 'use_cudnn',
+RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'use_cudnn',
                  'autotune', 'workspace_mb', 'input_size', 'ort_tensorrt', 'tensorrt_runtime')
+
+# The trust boundary (README, "Security"): start-up parameters are the user's own; a runtime
+# change can come from anyone on the ROS graph. A parameter that can make the node run code of
+# someone else's choosing (a directory TensorRT engines are loaded from) is start-up only.
+START_ONLY = {
+    'cache_dir': 'it holds TensorRT engines, which are executable code',
+}
 
 PARAMS = [
     # name, default, description
     ('backend', 'chainer', 'inference backend: %s' % ', '.join(backends.backend_names())),
     ('model', models.DEFAULT_MODEL, 'model: %s' % ', '.join(sorted(models.MODELS))),
     ('weights', 'auto', 'auto (pretrained where available, else random), pretrained, random '
-                        '(benchmarking only: labels are meaningless) or a path to a Chainer .npz'),
+                        '(benchmarking only: labels are meaningless) or a path to a Chainer .npz. '
+                        'Settable at run time: the npz is read as data, never unpickled'),
     ('device', 'cpu', 'cpu, gpu or gpu:N'),
     ('precision', 'fp32', 'fp32 or fp16 (tensorrt only)'),
     ('top_k', 5, 'number of classes in the result topic (1-1000)'),
-    ('labels', '', 'class-name file, one per line; empty: the shipped ImageNet list'),
+    ('labels', '', 'class-name file, one per line; empty: the shipped ImageNet list. Settable '
+                   'at run time: only a regular UTF-8 text file of at most 1 MiB is read'),
     ('input_size', 224, 'model input size in pixels (square)'),
     ('resize', 'model', "model (the model table's policy), stretch or center_crop"),
     ('normalize', 'model', "model (the model table's mean/std) or custom (use mean and std)"),
@@ -52,7 +61,9 @@ PARAMS = [
     ('std', [0.229, 0.224, 0.225], 'per-channel std of pixels scaled to 0..1 (normalize:=custom)'),
     ('image_qos', 'auto', 'auto (match the publishers), sensor_data (best effort) or reliable'),
     ('qos_depth', 1, 'image subscription queue depth (1-100)'),
-    ('cache_dir', '', 'weights/ONNX/engine cache; empty: ~/.cache/trt_classifier'),
+    ('cache_dir', '', 'weights/ONNX/engine cache; empty: ~/.cache/trt_classifier. Start-up '
+                      'only (read-only): it holds TensorRT engines, which are executable code; '
+                      'created private (0700), refused if others can write to it'),
     ('use_cudnn', 'auto', 'chainer on GPU: always, auto or never'),
     ('autotune', False, 'chainer on GPU: cuDNN autotuning'),
     ('gpu_preprocess', True, 'on device:=gpu, resize and normalise on the GPU (CuPy)'),
@@ -70,6 +81,7 @@ PARAMS = [
 
 
 DEFAULTS = {name: default for name, default, _text in PARAMS}
+WEIGHTS_CHOICES = ('auto', 'pretrained', 'random')
 
 
 def type_error(name, value):
@@ -115,8 +127,8 @@ def validate(name, value):
             parse_device(value)
         except ClassifierError as exc:
             return str(exc)
-    if name == 'weights' and value not in ('auto', 'pretrained', 'random'):
-        if not os.path.isfile(os.path.expanduser(value)):
+    if name == 'weights' and value not in WEIGHTS_CHOICES:
+        if not os.path.lexists(os.path.expanduser(value)):
             return 'weights file %s does not exist (or use auto, pretrained, random)' % value
     ranges = {'top_k': (1, 1000), 'input_size': (32, 1024), 'qos_depth': (1, 100),
               'workspace_mb': (16, 1 << 16)}
@@ -130,6 +142,22 @@ def validate(name, value):
             return 'std values must be > 0, got %s' % values
     if name == 'silence_timeout_s' and value <= 0:
         return 'silence_timeout_s must be > 0'
+    return ''
+
+
+def weights_problem(values):
+    """'' if a weights path in ``values`` is a pickle-free npz within the model's size, else why.
+
+    Only the archive's directory and member headers are read (milliseconds): a hostile file is
+    refused before the worker builds or loads anything.
+    """
+    weights = values['weights']
+    if weights in WEIGHTS_CHOICES:
+        return ''
+    try:
+        models.check_weights_file(values['model'], os.path.expanduser(weights))
+    except ClassifierError as exc:
+        return str(exc)
     return ''
 
 
@@ -180,12 +208,19 @@ class ClassifierNode(Node):
     def __init__(self, **kwargs):
         super(ClassifierNode, self).__init__('classifier', **kwargs)
         for name, default, text in PARAMS:
-            self.declare_parameter(name, default, rosutil.descriptor(text))
+            self.declare_parameter(name, default, rosutil.descriptor(
+                text, read_only=name in START_ONLY))
         values = self._read_params()
         for name, value in values.items():
             reason = validate(name, value)
             if reason:
                 raise ClassifierError('invalid parameter: ' + reason)
+        reason = weights_problem(values)
+        if reason:
+            raise ClassifierError(reason)
+        # the cache is created private now, or the node ends here (refused: one line, exit 2)
+        cache.usable_cache_dir(os.path.expanduser(values['cache_dir']) or None,
+                               self.get_logger())
         backends.check_available(values['backend'])
         self.config = Config(values)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -242,18 +277,25 @@ class ClassifierNode(Node):
             if param.name not in values:
                 continue
             value = as_list(param.value) if isinstance(values[param.name], list) else param.value
+            if param.name in START_ONLY and value != values[param.name]:
+                # rclpy refuses read-only parameters before this callback; this is the backstop
+                return self._refuse('%s can only be set at start-up: %s' % (
+                    param.name, START_ONLY[param.name]))
             reason = validate(param.name, value)
             if reason:
-                return SetParametersResult(successful=False, reason=reason)
+                return self._refuse(reason)
             values[param.name] = value
+        if any(p.name in ('weights', 'model') for p in params):
+            reason = weights_problem(values)
+            if reason:
+                return self._refuse(reason)
         if values['backend'] != self.config['backend'] and not backends.is_available(
                 values['backend']):
-            return SetParametersResult(
-                successful=False, reason='backend %s is not available here' % values['backend'])
+            return self._refuse('backend %s is not available here' % values['backend'])
         try:
             config = Config(values)
         except ClassifierError as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
+            return self._refuse(str(exc))
         qos_changed = any(values[n] != self.config[n] for n in ('image_qos', 'qos_depth'))
         changed = any(values[n] != self.config[n] for n in RELOAD_PARAMS)
         retry = self.backend_error and any(p.name in RELOAD_PARAMS for p in params)
@@ -264,6 +306,11 @@ class ClassifierNode(Node):
         if qos_changed:
             self._update_subscription(force=True)
         return SetParametersResult(successful=True)
+
+    def _refuse(self, reason):
+        """Refuse a runtime parameter change with one log line; the node keeps its settings."""
+        self.get_logger().warning('refused parameter change: %s' % reason)
+        return SetParametersResult(successful=False, reason=reason)
 
     # --- subscription and QoS ---------------------------------------------------------------
     def _image_topic(self):
@@ -337,6 +384,8 @@ class ClassifierNode(Node):
             try:
                 self._process(*item)
             except Exception as exc:  # the worker must survive anything a frame causes
+                if self.closing or not self.context.ok():
+                    return  # stopping: the publishers may already be gone, that is no failure
                 self.counts['failed'] += 1
                 self.get_logger().error('frame failed: %s: %s' % (type(exc).__name__, exc),
                                         throttle_duration_sec=5.0)
@@ -534,10 +583,15 @@ class ClassifierNode(Node):
         array_msg.header.stamp = self.get_clock().now().to_msg()
         self.pub_diag.publish(array_msg)
 
-    def close(self):
+    def stop_threads(self):
+        """Let the worker finish its frame and stop (also the context's on_shutdown callback)."""
         self.closing = True
         self.slot.close()
-        self.worker.join(timeout=5.0)
+        if self.worker is not threading.current_thread():
+            self.worker.join(timeout=5.0)
+
+    def close(self):
+        self.stop_threads()
         if self.worker.is_alive():  # still inside a load or an inference: don't pull the rug
             self.get_logger().warning('inference thread still busy; exiting without releasing '
                                       'the backend (the OS frees it)')

@@ -34,12 +34,32 @@ def _run(cmd):
         return None
 
 
+def dist_version(*names):
+    """Return the installed version of the first distribution found in ``names``, or None."""
+    for name in names:
+        try:
+            try:
+                from importlib import metadata  # novermin (guarded: Python >= 3.8)
+                return metadata.version(name)
+            except ImportError:  # Python 3.6/3.7 (JetPack 4.6): setuptools' pkg_resources
+                import pkg_resources
+                return pkg_resources.get_distribution(name).version
+        except Exception:  # not installed under that name (PackageNotFoundError, ...)
+            continue
+    return None
+
+
+# Modules without __version__: the distribution that installs them.
+DISTRIBUTIONS = {'rclpy': ('rclpy', 'ros-rclpy')}
+
+
 def _version(module):
     try:
         if module == 'chainer':
             from trt_classifier.compat import import_chainer
             return import_chainer().__version__
-        return getattr(importlib.import_module(module), '__version__', 'unknown')
+        found = getattr(importlib.import_module(module), '__version__', None)
+        return found or dist_version(*DISTRIBUTIONS.get(module, (module,))) or 'unknown'
     except Exception:  # a broken optional runtime is reported, not fatal
         return None
 
@@ -119,9 +139,14 @@ def tensorrt_runtime_summary():
         ', '.join('%s (compute capability %s)' % gpu for gpu in gpus) or reason)
 
 
+# rclpy's major version per distro (PyPI's ros-jazzy-* wheels pull ros-rclpy 7.1.x, Kilted's 9.x)
+RCLPY_MAJOR_DISTRO = {'3': 'humble', '4': 'iron', '5': 'iron', '7': 'jazzy', '9': 'kilted'}
+
+
 def _ros_distro_from_wheels():
-    try:
-        from importlib import metadata  # novermin (guarded: Python >= 3.8)
-        return 'kilted (PyPI ros-rclpy %s)' % metadata.version('ros-rclpy')
-    except Exception:  # not the PyPI wheels, or Python < 3.8
+    """Name the distro of the PyPI ROS wheels (no ROS_DISTRO in a pip venv), or None."""
+    version = dist_version('ros-rclpy')
+    if not version:
         return None
+    distro = RCLPY_MAJOR_DISTRO.get(version.split('.')[0], 'unknown distro')
+    return '%s (PyPI ros-rclpy %s)' % (distro, version)

@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 """RGB frame -> normalised float32 NCHW batch, and logits -> top-k labels."""
 
-import io
 import os
 
 import cv2
 import numpy
 
 from trt_classifier.errors import ClassifierError
+from trt_classifier.safe_files import read_small_text_file
 
 RESIZE_POLICIES = ('stretch', 'center_crop')
+MAX_LABELS_BYTES = 1 << 20  # ImageNet's 1,000 names take 10 KB
 # center_crop: shorter side to size*256/224 (256 for 224), then the central size x size.
 CROP_RATIO = 256.0 / 224.0
 
@@ -120,13 +121,14 @@ def default_labels_path():
 
 
 def load_labels(path=None):
-    """Class names, one per line ('#' lines are comments); raise naming the file on failure."""
+    """Class names, one per line ('#' lines are comments); raise naming the file on failure.
+
+    The path may come from anyone on the ROS graph (a runtime parameter change): only a regular
+    UTF-8 file of at most MAX_LABELS_BYTES with lines of at most MAX_LINE_CHARS is read.
+    """
     path = path or default_labels_path()
-    try:
-        with io.open(path, encoding='utf-8') as f:
-            names = [line.rstrip('\n') for line in f if not line.startswith('#')]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClassifierError('cannot read labels file %s: %s' % (path, exc)) from exc
+    text = read_small_text_file(path, 'labels file', MAX_LABELS_BYTES)
+    names = [line for line in text.splitlines() if not line.startswith('#')]
     names = [n for n in names if n.strip()]
     if not names:
         raise ClassifierError('labels file %s has no class names' % path)

@@ -15,9 +15,9 @@ import tempfile
 import time
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config')
-PROFILE_VARS = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE',
-                'CYCLONEDDS_URI')
 # Fast DDS 3 (Kilted+) reads FASTDDS_...; the Fast DDS 2.x of Foxy..Jazzy read FASTRTPS_...
+FASTDDS_PROFILE_VARS = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE')
+PROFILE_VARS = FASTDDS_PROFILE_VARS + ('CYCLONEDDS_URI',)
 OLD_FASTDDS_DISTROS = ('foxy', 'galactic', 'humble', 'iron', 'jazzy')
 CYCLONE_BUFFER = 4 * 1024 * 1024
 
@@ -48,16 +48,33 @@ def large_frame_env(environ=None):
     env = dict(os.environ if environ is None else environ)
     config = share_config_dir()
     fastdds = os.path.join(config, 'fastdds_large_frames.xml')
-    if not (env.get('FASTDDS_DEFAULT_PROFILES_FILE') or env.get('FASTRTPS_DEFAULT_PROFILES_FILE')):
-        if env.get('ROS_DISTRO', '').lower() in OLD_FASTDDS_DISTROS:
-            env['FASTRTPS_DEFAULT_PROFILES_FILE'] = fastdds
-        else:
-            env['FASTDDS_DEFAULT_PROFILES_FILE'] = fastdds
+    if not any(env.get(name) for name in FASTDDS_PROFILE_VARS):
+        for name in fastdds_profile_vars(env):
+            env[name] = fastdds
     # The Cyclone profile asks for a 4 MiB receive buffer, which Cyclone treats as a minimum:
     # only point at it where the kernel allows that much, or nodes would fail to start.
     if not env.get('CYCLONEDDS_URI') and rmem_max() >= CYCLONE_BUFFER:
         env['CYCLONEDDS_URI'] = 'file://' + os.path.join(config, 'cyclonedds_large_frames.xml')
     return env
+
+
+def fastdds_profile_vars(env):
+    """Return the profile variable(s) the Fast DDS in use reads (2.14 ignores FASTDDS_...).
+
+    ROS_DISTRO where it is set (a sourced ROS install); else the version of the Fast DDS wheel
+    (a pip venv: ros-fastdds 3.x for Kilted, ros-fastrtps 2.x for Jazzy). Fast DDS 3 warns that
+    FASTRTPS_... is deprecated, so both are set only when neither tells.
+    """
+    distro = env.get('ROS_DISTRO', '').lower()
+    if distro:
+        return FASTDDS_PROFILE_VARS[1:] if distro in OLD_FASTDDS_DISTROS else \
+            FASTDDS_PROFILE_VARS[:1]
+    from trt_classifier.env_info import dist_version
+    version = dist_version('ros-fastdds', 'ros-fastrtps')
+    if version:
+        return FASTDDS_PROFILE_VARS[:1] if int(version.split('.')[0]) >= 3 else \
+            FASTDDS_PROFILE_VARS[1:]
+    return FASTDDS_PROFILE_VARS
 
 
 def rmem_max():

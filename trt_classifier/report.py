@@ -154,11 +154,14 @@ def study_table(result):
                 cells.append('error (%d frames)' % len(run['samples']))
             else:
                 cells.append('n/a' if run['error'].startswith('unavailable') else 'error')
-        speedups = ['%s %.2fx' % (_title(b, env), means['chainer'] / means[b])
-                    for b in backends if b != 'chainer' and b in means and 'chainer' in means]
-        cells.append(', '.join(speedups) or '-')
+        if 'chainer' in backends:  # the study's reference; no column without it
+            speedups = ['%s %.2fx' % (_title(b, env), means['chainer'] / means[b])
+                        for b in backends if b != 'chainer' and b in means and 'chainer' in means]
+            cells.append(', '.join(speedups) or '-')
         rows.append(cells)
-    header = ['Model'] + [_title(b, env) for b in backends] + ['Speedup vs Chainer']
+    header = ['Model'] + [_title(b, env) for b in backends]
+    if 'chainer' in backends:
+        header.append('Speedup vs Chainer')
     return _table(header, rows)
 
 
@@ -218,12 +221,41 @@ def problems(result):
     return lines
 
 
+def precisions_run(result):
+    """Return what the backends really ran: 'fp32', or 'fp16 (tensorrt), fp32 (chainer)'."""
+    by_precision = collections.OrderedDict()
+    for run in result['runs']:
+        precision = run.get('info', {}).get('precision')
+        if precision and run['samples']:
+            names = by_precision.setdefault(precision, [])
+            if run['backend'] not in names:
+                names.append(run['backend'])
+    if not by_precision:
+        return result['protocol']['precision']
+    if len(by_precision) == 1:
+        return list(by_precision)[0]
+    return ', '.join('%s (%s)' % (p, ', '.join(b)) for p, b in sorted(by_precision.items()))
+
+
+def headline(result):
+    """Return the table's title; a partial run says how many frames were measured."""
+    proto = result['protocol']
+    counts = sorted({len(r['samples']) for r in result['runs'] if r['samples']})
+    if not counts or counts == [proto['iterations']]:
+        runs = 'mean of %d timed runs' % proto['iterations']
+    else:
+        runs = 'mean of %s timed runs (%d planned%s)' % (
+            '-'.join(str(n) for n in sorted({counts[0], counts[-1]})), proto['iterations'],
+            '; interrupted' if proto.get('interrupted') else '')
+    return 'Inference latency, %s after %d untimed warm-up (ms, batch 1, %s)' % (
+        runs, proto['warmup'], precisions_run(result))
+
+
 def render(result):
     env = result['environment']
     proto = result['protocol']
     lines = [
-        'Inference latency, mean of %d timed runs after %d untimed warm-up (ms, batch 1, %s)' % (
-            proto['iterations'], proto['warmup'], proto['precision']),
+        headline(result),
         study_table(result), '',
         'All statistics (inference_ms from the node; round trip = bench publish -> result; '
         'overhead = round trip - inference):',

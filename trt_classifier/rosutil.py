@@ -3,6 +3,7 @@
 """rclpy glue for Foxy..Kilted, written once (docs/ROS2_COMPAT.md): QoS, descriptors, main."""
 
 import signal
+import sys
 import threading
 
 from rcl_interfaces.msg import ParameterDescriptor
@@ -11,6 +12,8 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from trt_classifier.errors import ClassifierError
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def make_qos(reliability, depth=1):
@@ -44,21 +47,61 @@ def resolve_topic(node, topic):
     return '%s/%s' % (namespace, topic)
 
 
+def follow_parent(sig=signal.SIGTERM):
+    """Ask Linux to send ``sig`` to this process when its parent dies; return whether it could.
+
+    ``ros2 launch`` stopped by SIGTERM (or killed) exits without stopping its children
+    (launch_service.py: "can result in orphaned processes"); with this they stop with it, cleanly.
+    The signal comes when the parent *thread* that started us ends: launch and the tests start
+    nodes from their main thread.
+    """
+    if not sys.platform.startswith('linux'):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):  # no libc or no prctl: keep the documented limitation
+        return False
+
+
+def init_keeping_context(args=None):
+    """``rclpy.init`` without rclpy's signal handlers (Humble+): SIGINT/SIGTERM are ours.
+
+    From Humble on, rclpy's handlers shut the context down the moment a signal arrives, while
+    the node's threads may still publish or log ("publisher's context is invalid", "Failed to
+    publish log message to rosout"). Here a signal only sets a flag; ``run`` then stops the
+    node's work first and shuts the context down last. Foxy/Galactic have no such option; their
+    SIGINT handler calls ours and leaves the context alone.
+    """
+    try:
+        from rclpy.signals import SignalHandlerOptions
+    except ImportError:  # Foxy, Galactic
+        rclpy.init(args=args)
+        return
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+
+
 def run(make_node, args=None, logger_name='trt_classifier'):
     """Create the node, spin until SIGINT/SIGTERM/shutdown, clean up; return the exit code.
 
-    A Python SIGTERM handler is registered before ``rclpy.init`` (Humble+ chain it) and the loop
-    uses ``spin_once`` with a timeout so that Foxy/Galactic, which don't wake the executor on
-    SIGTERM, still stop within 0.2 s. Never ``rclpy.shutdown()`` in ``finally``: Humble+ have
-    already shut the context down on a signal; ``try_shutdown`` is safe everywhere.
+    SIGINT and SIGTERM set a flag (Python handlers, registered before ``rclpy.init``), and the
+    loop uses ``spin_once`` with a timeout, so every distro stops within 0.2 s. Then the node's
+    ``close()`` stops its threads while the context is still valid (a node whose context is shut
+    down by someone else also stops them, from the context's on_shutdown callback), and the
+    context is shut down last with ``try_shutdown``, which is safe everywhere.
     """
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    rclpy.init(args=args)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    follow_parent(signal.SIGTERM)
+    init_keeping_context(args)
     node = None
     code = 0
     try:
         node = make_node()
+        if hasattr(node, 'stop_threads'):
+            node.context.on_shutdown(node.stop_threads)
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         while rclpy.ok() and not stop.is_set() and not getattr(node, 'finished', False):

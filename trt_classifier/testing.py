@@ -17,6 +17,15 @@ from trt_classifier.imgconv import rgb_to_image_msg
 _FRAME_IDS = itertools.count()
 
 
+def process_running(pid):
+    """Tell whether ``pid`` runs (Linux: not gone, not a zombie waiting for its new parent)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+    except OSError:
+        return False
+
+
 class RecordingLog(object):
     """A logger stand-in that keeps every message as ``(level, text)``."""
 

@@ -11,7 +11,7 @@ class NullBackend(Backend):
     name = 'null'
 
     def _load(self):
-        self.weights_identity = 'none'
+        self.weights = self.weights_identity = 'none'  # no weights, whatever was asked
         self._logits = numpy.zeros((1, 1000), dtype=numpy.float32)
         self._logits[0, 0] = 1.0
 

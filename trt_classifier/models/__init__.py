@@ -171,11 +171,41 @@ def weights_id(name, weights, cache_dir=None):
         path = fn(cache_dir)
     else:
         path = os.path.expanduser(weights)
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             raise ClassifierError(
                 'weights file %s does not exist (weights must be random, pretrained or a path '
                 'to a Chainer .npz)' % path)
+        check_weights_file(name, path)
     return path, file_sha256(path)[:16]
+
+
+def max_weights_bytes(name):
+    """Return the most bytes a weights file (or its unpacked arrays) of model ``name`` may hold.
+
+    Twice the parameters (BatchNorm statistics are at most as many) at 8 bytes each, plus 64 MiB
+    of zip overhead: a bound against files crafted to exhaust memory or disk, checked before
+    the model is built. :func:`load_npz` then checks every array against the model itself.
+    """
+    from trt_classifier.safe_npz import MAX_ITEMSIZE
+    return get_spec(name).published_params * 2 * MAX_ITEMSIZE + (64 << 20)
+
+
+def check_weights_file(name, path):
+    """Refuse (ClassifierError, one line) a weights file that is not a pickle-free numeric npz.
+
+    Cheap: only the archive's directory and each member's header are read. Used where a path
+    arrives (start-up, a runtime parameter change, the command line) before anything is loaded.
+    """
+    from trt_classifier.safe_npz import SafeNpz
+    try:
+        with SafeNpz(path, max_weights_bytes(name)):
+            pass
+    except ClassifierError as exc:
+        raise weights_error(path, name, exc) from None
+
+
+def weights_error(path, name, exc):
+    return ClassifierError('cannot load weights %s into model %s: %s' % (path, name, exc))
 
 
 def load_model(name, weights='random', cache_dir=None):
@@ -190,13 +220,12 @@ def load_model(name, weights='random', cache_dir=None):
 
 
 def load_npz(model, path, name):
-    from trt_classifier.compat import import_chainer
-    chainer = import_chainer()
+    """Load a Chainer npz into ``model`` without pickle (trt_classifier.safe_npz)."""
+    from trt_classifier.safe_npz import load_into
     try:
-        chainer.serializers.load_npz(path, model)
-    except Exception as exc:  # KeyError/ValueError/zipfile errors: all mean "wrong file"
-        raise ClassifierError('cannot load weights %s into model %s: %s' % (
-            path, name, exc)) from exc
+        load_into(model, path)
+    except ClassifierError as exc:
+        raise weights_error(path, name, exc) from None
 
 
 def pretrained_available(name, cache_dir=None):
