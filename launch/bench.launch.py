@@ -6,6 +6,8 @@ ros2 launch trt_classifier bench.launch.py
 ros2 launch trt_classifier bench.launch.py backends:=chainer,tensorrt models:=resnet101 \
     precision:=fp16 device:=gpu
 ros2 launch trt_classifier bench.launch.py sequential:=true   # one classifier node at a time
+ros2 launch trt_classifier bench.launch.py rate:=30 duration:=10   # open loop, camera rate
+ros2 launch trt_classifier bench.launch.py find_max_rate:=true     # highest sustained rate
 Backends whose runtime is missing are reported as unavailable; the launch ends with the bench,
 with exit code 1 when the bench failed (no backend measured) and at once on a bad argument.
 """
@@ -33,7 +35,18 @@ ARGS = [
     ('output_dir', 'results', 'where bench.json/csv/png are written'),
     ('sequential', 'auto', 'auto | true | false: one classifier node alive at a time (auto: '
                            'under 8 GB of memory)'),
+    # open loop (camera rate), as trt-classifier bench --rate HZ ...
+    ('rate', '0', 'publish at this fixed rate in Hz, open loop (0: closed loop)'),
+    ('duration', '10', 'open loop: seconds per model and backend (0: iterations frames)'),
+    ('find_max_rate', 'false', 'search the highest rate each backend sustains'),
+    ('drop_threshold', '0.02', 'rate search: largest share of frames left unanswered'),
+    ('min_rate', '1', 'rate search: lower bound in Hz'),
+    ('max_rate', '200', 'rate search: upper bound in Hz, probed first'),
+    ('search_duration', '3', 'rate search: seconds per probe'),
 ]
+OPEN_LOOP = [('rate', 'rate_hz'), ('duration', 'duration_s'), ('drop_threshold', 'drop_threshold'),
+             ('min_rate', 'min_rate_hz'), ('max_rate', 'max_rate_hz'),
+             ('search_duration', 'search_duration_s')]
 
 
 def _nodes(context):
@@ -58,7 +71,9 @@ def _nodes(context):
                      'warmup': int(value['warmup']), 'iterations': int(value['iterations']),
                      'precision': value['precision'], 'weights': value['weights'],
                      'output_dir': value['output_dir'], 'unavailable': unavailable,
-                     'sequential': sequential}])
+                     'sequential': sequential,
+                     'find_max_rate': value['find_max_rate'].lower() in ('true', '1'),
+                     **{param: float(value[arg]) for arg, param in OPEN_LOOP}}])
     if sequential:  # start each classifier when the bench has stopped the previous one
         chain = [RegisterEventHandler(OnProcessExit(target_action=previous, on_exit=[node]))
                  for previous, node in zip(actions, actions[1:])]

@@ -4,6 +4,8 @@
 
 ros2 launch trt_classifier classifier.launch.py backend:=onnxruntime model:=efficientnet_lite0
 ros2 launch trt_classifier classifier.launch.py source:=none    # use your camera driver on image
+ros2 launch trt_classifier classifier.launch.py backends:=chainer,onnxruntime   # side by side:
+    one classifier per backend in /chainer, /onnxruntime, all on the same image topic
 """
 
 import os
@@ -14,7 +16,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch_ros.actions import Node
 
 from trt_classifier.launch_support import end_launch_with
-from trt_classifier.procs import profile_env
+from trt_classifier.procs import profile_env, side_by_side
 
 ARGS = [
     ('namespace', '', 'namespace of both nodes (topics <ns>/image, <ns>/label, ...)'),
@@ -25,6 +27,9 @@ ARGS = [
     ('precision', 'fp32', 'fp32 | fp16 (tensorrt)'),
     ('source', 'samples', 'samples | image | folder | video | camera:N | none'),
     ('rate_hz', '10.0', 'image_source rate'),
+    ('backends', '', 'several backends side by side, e.g. chainer,onnxruntime: one classifier '
+                     'each in <namespace>/<backend>, all on one image topic (overrides backend)'),
+    ('image_topic', '', 'topic the classifiers subscribe to (default <namespace>/image)'),
 ]
 
 
@@ -35,17 +40,23 @@ def _nodes(context):
     share = get_package_share_directory('trt_classifier')
     # Large best-effort frames need the DDS profile in every process (README); keep user settings.
     env = profile_env()
-    classifier = Node(
-        package='trt_classifier', executable='classifier_node', name='classifier',
-        namespace=value['namespace'], output='screen', additional_env=env,
-        parameters=[os.path.join(share, 'config', 'classifier.yaml'), {
-            k: value[k] for k in ('backend', 'model', 'weights', 'device', 'precision')}])
-    # a classifier that cannot start (exit 2) ends the launch with exit 1
-    nodes = [classifier, end_launch_with(classifier, 'the classifier could not run')]
+    nodes_ns, image = side_by_side(value['namespace'], value['backend'], value['backends'])
+    image = value['image_topic'] or image
+    nodes = []
+    for ns, backend in nodes_ns:
+        classifier = Node(
+            package='trt_classifier', executable='classifier_node', name='classifier',
+            namespace=ns, output='screen', additional_env=env, remappings=[('image', image)],
+            parameters=[os.path.join(share, 'config', 'classifier.yaml'), dict({
+                k: value[k] for k in ('model', 'weights', 'device', 'precision')},
+                backend=backend)])
+        # a classifier that cannot start (exit 2) ends the launch with exit 1
+        nodes += [classifier, end_launch_with(classifier, 'the classifier could not run')]
     if value['source'] != 'none':
         nodes.append(Node(
             package='trt_classifier', executable='image_source', name='image_source',
             namespace=value['namespace'], output='screen', additional_env=env,
+            remappings=[('image', image)],
             parameters=[{'source': value['source'], 'rate_hz': float(value['rate_hz'])}]))
     return nodes
 

@@ -179,6 +179,7 @@ def test_bench_end_to_end_over_ros(tmp_path, cache_dir):
     assert 'tensorrt: unavailable' in log
     files = glob.glob(str(out_dir / '*' / 'bench.*'))
     assert sorted(os.path.basename(f) for f in files) == ['bench.csv', 'bench.json', 'bench.png']
+    assert glob.glob(str(out_dir / '*' / 'runs.csv'))  # resources of every run
     with open([f for f in files if f.endswith('.json')][0]) as f:
         result = json.load(f)
     assert result['schema'] == report.SCHEMA
@@ -290,3 +291,46 @@ def test_sequential_bench_runs_one_classifier_at_a_time(tmp_path, cache_dir):
         assert len(run['samples']) == 3, run['error']
         assert run['memory']['process_peak_rss_mb'] >= run['memory']['rss_mb'] > 20
         assert run['memory']['load_peak_rss_mb'] > 0
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(600)
+def test_open_loop_bench_over_ros_accounts_for_every_frame(tmp_path, cache_dir):
+    """Camera rate, open loop: Chainer cannot keep up with 60 Hz on 2 cores, null can."""
+    out_dir = tmp_path / 'results'
+    log = run_bench(cache_dir, out_dir, '--backends', 'chainer,null', '--models',
+                    'squeezenet1_1', '--weights', 'random', '--rate', '60', '--duration', '2',
+                    '--find-max-rate', '--min-rate', '5', '--max-rate', '40',
+                    '--search-duration', '1')
+    assert 'open loop at 60 Hz (120 frames' in log and 'lost before node' in log
+    files = glob.glob(str(out_dir / '*' / '*'))
+    assert {'bench.json', 'runs.csv', 'openloop.png'} <= {os.path.basename(f) for f in files}
+    with open([f for f in files if f.endswith('.json')][0]) as f:
+        result = json.load(f)
+    assert result['protocol']['rate_hz'] == 60.0 and result['protocol']['frames_per_run'] == 120
+    for run in result['runs']:
+        ol = run['open_loop']
+        assert ol['sent'] == 120, run['error']
+        # each frame in one place, counted where it happened (bench: sent, answered; node: rest)
+        assert ol['balanced'] is True, (run['backend'], ol)
+        assert (ol['answered'] + ol['results_lost'] + ol['dropped'] + ol['rejected'] +
+                ol['failed'] + ol['lost_before_node']) == ol['sent']
+        assert len(run['samples']) == ol['answered'] == run['stats']['age_ms']['n'] > 0
+        assert all(s['age_ms'] >= s['inference_ms'] for s in run['samples'])
+        res = run['resources']  # sampled from /proc while the run went on
+        node = res['processes']['classifier']
+        assert node['pid'] != res['processes']['bench']['pid']
+        assert node['cpu_s'] > 0 and node['peak_rss_mb'] > 50
+        assert res['processes']['bench']['cpu_s'] > 0
+        assert 0 < res['machine']['cpu_percent'] <= 100 and res['machine']['cores'] >= 1
+        # the trend is measured, not asserted (a loaded machine may slow down mid-run)
+        assert ol['age_trend']['slope_ms_per_s'] == ol['age_trend']['slope_ms_per_s']
+        search = run['rate_search']
+        assert search['probes'][0]['rate_hz'] == 40.0  # the upper bound first
+        assert all(p['rate_hz'] <= search['max_rate_hz'] for p in search['probes']
+                   if p['sustained'])
+    by_backend = {r['backend']: r for r in result['runs']}
+    assert by_backend['null']['rate_search']['max_rate_hz'] >= 5.0
+    # Chainer's SqueezeNet takes over 20 ms a frame on the CPUs we have: 60 Hz drops frames
+    chainer = by_backend['chainer']['open_loop']
+    assert chainer['dropped'] > 0 and chainer['answers_per_s'] < 60.0, chainer

@@ -90,7 +90,8 @@ def test_malformed_frames_are_reported_and_the_next_frame_served(start_node, pro
     node = start_node('/bad', backend='null')
     probe = probe_factory('/bad')
     assert probe.wait_subscribed(30), node.output()
-    assert probe.classify(rgb_to_image_msg(photo(), 'rgb8')) is not None
+    first = probe.classify(rgb_to_image_msg(photo(), 'rgb8'))
+    assert first is not None
     bad = [
         raw_msg('32FC1', 4, 4, 16, b'\0' * 64),                 # unsupported encoding
         raw_msg('rgb8', 4, 4, 12, b'\0' * 10),                  # data shorter than step*height
@@ -102,6 +103,10 @@ def test_malformed_frames_are_reported_and_the_next_frame_served(start_node, pro
         probe.spin(0.3)
     good = probe.classify(rgb_to_image_msg(photo(), 'bgr8', frame_id='after'))
     assert good is not None, node.output()
+    # every result carries the node's cumulative counters (the open-loop bench subtracts them)
+    delta = {k: good['counts'][k] - first['counts'][k] for k in first['counts']}
+    assert delta == {'received': 5, 'done': 1, 'dropped': 0, 'rejected': 4, 'failed': 0}
+    assert good['pid'] == node.pid
     assert probe.wait_for(lambda: probe.diagnostic_values().get('frames_rejected') == '4', 5), \
         probe.diagnostic_values()
     log = node.output()

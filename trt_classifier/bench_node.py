@@ -14,8 +14,15 @@ and build steps' peaks, from the node's diagnostics.
 devices): all models of a backend, then the bench stops that node (SIGINT to the pid its
 diagnostics report) and waits for the next backend's node, which the runner or launch file
 starts when the previous one has exited.
+
+``rate_hz`` > 0: open loop (camera rate) instead: frames go out at that rate whatever the node
+answers, and each run reports where every frame went, the age of the answers and its trend
+(trt_classifier/openloop.py); ``find_max_rate`` searches the highest rate each backend sustains.
+Every run records the CPU of the classifier and bench processes and of the machine, peak memory,
+GPU utilisation and, on a Jetson with readable power rails, energy per answer.
 """
 
+import collections
 import itertools
 import json
 import os
@@ -31,7 +38,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
-from trt_classifier import env_info, report, rosutil
+from trt_classifier import env_info, openloop, power, report, resources, rosutil
 from trt_classifier.bench_runner import check_request
 from trt_classifier.errors import ClassifierError
 from trt_classifier.frames import FrameSource
@@ -58,6 +65,16 @@ PARAMS = [
     ('output_dir', 'results', 'where the JSON, CSV and PNG go'),
     ('sequential', False, 'one classifier node alive at a time: all models of a backend, then '
                           'that node is stopped (SIGINT) and the runner/launch starts the next'),
+    # open loop (camera rate): see trt_classifier/openloop.py
+    ('rate_hz', 0.0, 'publish at this fixed rate, open loop (0: closed loop, one frame in '
+                     'flight)'),
+    ('duration_s', 0.0, 'open loop: seconds per (model, backend); 0: send iterations frames'),
+    ('find_max_rate', False, 'search the highest rate each backend sustains with drops '
+                             'below drop_threshold'),
+    ('drop_threshold', 0.02, 'rate search: largest share of sent frames left unanswered'),
+    ('min_rate_hz', 1.0, 'rate search: lower bound'),
+    ('max_rate_hz', 200.0, 'rate search: upper bound (probed first)'),
+    ('search_duration_s', 3.0, 'rate search: seconds per probe'),
 ]
 
 
@@ -83,6 +100,14 @@ class BenchNode(Node):
         for name, default, text in PARAMS:
             self.declare_parameter(name, default, rosutil.descriptor(text, read_only=True))
         self.p = {name: self.get_parameter(name).value for name, _d, _t in PARAMS}
+        if self.p['rate_hz'] < 0 or self.p['duration_s'] < 0:
+            raise ClassifierError('rate_hz and duration_s must be >= 0')
+        if not 0 < self.p['min_rate_hz'] < self.p['max_rate_hz']:
+            raise ClassifierError('the rate search needs 0 < min_rate_hz < max_rate_hz, not '
+                                  '%r, %r' % (self.p['min_rate_hz'], self.p['max_rate_hz']))
+        if not 0 <= self.p['drop_threshold'] < 1:
+            raise ClassifierError('drop_threshold must be in [0, 1), not %r'
+                                  % self.p['drop_threshold'])
         self.backends = split_list(self.p['backends'])
         self.models = split_list(self.p['models'])
         check_request(self.backends, self.models, self.p['precision'], warmup=self.p['warmup'],
@@ -100,6 +125,8 @@ class BenchNode(Node):
 
         self.cond = threading.Condition()
         self.results = {}
+        self.last_counts = {}  # backend -> node counters of its last closed-loop result
+        self.pids = {}  # backend -> process id of its classifier node (from its results)
         self.load_errors = {}
         self.diagnostics = {}  # backend -> (monotonic time, {key: value}) of its last status
         self.frame_ids = itertools.count()
@@ -126,6 +153,8 @@ class BenchNode(Node):
             self.get_logger().warning('ignoring a result that is not a classifier_node record',
                                       throttle_duration_sec=10.0)
             return
+        result['bench_received_ns'] = self.get_clock().now().nanoseconds
+        result['bench_received_at'] = time.monotonic()
         with self.cond:
             self.results[frame_id] = result
             self.cond.notify_all()
@@ -262,6 +291,15 @@ class BenchNode(Node):
             {'%dx%d' % (f.width, f.height) for f in self.frames})) + ' rgb8'
         facts['loop'] = 'closed (one frame in flight)'
         facts['sequential'] = self.p['sequential']
+        if self.p['rate_hz'] > 0:
+            facts['loop'] = 'open (fixed rate, drop-oldest node)'
+            facts['rate_hz'] = self.p['rate_hz']
+            facts['frames_per_run'] = self._open_loop_count(
+                self.p['rate_hz'], self.p['duration_s'], self.p['iterations'])
+            facts['duration_s'] = self.p['duration_s']
+        if self.p['find_max_rate']:
+            facts['rate_search'] = {k: self.p[k] for k in (
+                'drop_threshold', 'min_rate_hz', 'max_rate_hz', 'search_duration_s')}
         return facts
 
     def _wait_backend(self, backend):
@@ -309,6 +347,7 @@ class BenchNode(Node):
             if result is not None and result['model'] == model:
                 warm += 1
                 run.info = {k: result[k] for k in ('device', 'precision', 'weights')}
+                self._remember_counts(backend, result)
             elif self.load_errors.get(backend, '').startswith(requested):
                 run.error = self.load_errors[backend]
                 log.error('%s/%s: %s' % (backend, model, run.error))
@@ -322,6 +361,17 @@ class BenchNode(Node):
                 return run
             elif result is not None:
                 time.sleep(0.5)  # still answered by the previous model: loading
+        with Sampled(run, self.pids.get(backend)):
+            if self.p['rate_hz'] > 0:
+                self._measure_open_loop(run, backend, model)
+            else:
+                self._measure_closed_loop(run, backend, model)
+        if self.p['find_max_rate'] and not run.error and not self.stopping:
+            self._search_rate(run, backend, model)
+        return run
+
+    def _measure_closed_loop(self, run, backend, model):
+        log = self.get_logger()
         for i in range(self.p['iterations']):
             if self.stopping:
                 run.error = 'interrupted after %d frames' % i
@@ -335,17 +385,160 @@ class BenchNode(Node):
                 return run
             roundtrip_ms = (time.perf_counter() - start) * 1000.0
             result = self.results.pop(frame_id)
+            self._remember_counts(backend, result)
             run.add(i % len(self.frames), result, roundtrip_ms)
             if (i + 1) % 20 == 0 or i + 1 == self.p['iterations']:
                 log.info('%s/%s: %d/%d, mean inference %.2f ms' % (
                     backend, model, i + 1, self.p['iterations'], run.mean('inference_ms')))
         return run
 
+    # --- open loop (camera rate) ----------------------------------------------------------------
+    def _remember_counts(self, backend, result):
+        if result.get('counts'):
+            self.last_counts[backend] = result['counts']
+        if result.get('pid'):
+            self.pids[backend] = result['pid']
+
+    @staticmethod
+    def _open_loop_count(rate_hz, duration_s, default=None):
+        return max(1, int(round(rate_hz * duration_s))) if duration_s > 0 else default
+
+    def _marker(self, backend, tag):
+        """Send a closed-loop frame while nothing else is in flight; return its counters."""
+        for attempt in range(3):
+            frame_id, _start = self._send(backend, 0, '%s-marker%d' % (tag, attempt))
+            if self._wait(lambda: frame_id in self.results, 5.0):
+                result = self.results.pop(frame_id)
+                self._remember_counts(backend, result)
+                return result.get('counts'), attempt + 1
+            if self.stopping:
+                break
+        return None, 3
+
+    def _open_loop(self, backend, tag, rate_hz, count, samples=None):
+        """Publish ``count`` frames at ``rate_hz``; return the run's open-loop record.
+
+        Answered frames are added to ``samples`` (a report.Run) when given.
+        """
+        before = self.last_counts.get(backend)
+        sent = []  # (frame_id, frame index, send clock, stamp ns)
+
+        def publish(i):
+            index = i % len(self.frames)
+            msg = self.frames[index]
+            msg.header.frame_id = '%s-o%d-%d' % (tag, i, next(self.frame_ids))
+            now = self.get_clock().now()
+            msg.header.stamp = now.to_msg()
+            sent.append((msg.header.frame_id, index, time.monotonic(), now.nanoseconds))
+            self.pubs[backend].publish(msg)
+
+        send_times = openloop.send_at_rate(publish, rate_hz, count, lambda: self.stopping)
+        self._settle({f for f, _i, _t, _s in sent})
+        after, markers = self._marker(backend, tag)
+        answers = []
+        for frame_id, index, sent_at, stamp_ns in sent:
+            result = self.results.pop(frame_id, None)
+            if result is None:
+                continue
+            age_ms = (result['bench_received_ns'] - stamp_ns) / 1e6
+            answers.append((sent_at, result['bench_received_at'], age_ms))
+            if samples is not None:
+                samples.add(index, result, age_ms, extra=[
+                    ('sent_s', sent_at - send_times[0]), ('age_ms', age_ms),
+                    ('node_age_ms', result.get('age_ms'))])
+        node = openloop.counter_delta(before, after, markers)
+        record = openloop.summarize_run(rate_hz, send_times, answers, node)
+        if markers > 1:
+            record['marker_frames'] = markers
+        return record
+
+    def _settle(self, frame_ids):
+        """Wait until every frame is answered, or no answer came for a while."""
+        last_count, last_change = -1, time.monotonic()
+        end = time.monotonic() + self.p['timeout_s']
+        quiet_s = 1.0
+        while time.monotonic() < end and not self.stopping:
+            with self.cond:
+                answered = [self.results[f] for f in frame_ids if f in self.results]
+            if len(answered) == len(frame_ids):
+                return
+            if len(answered) != last_count:
+                last_count, last_change = len(answered), time.monotonic()
+                if answered:  # slow models: wait longer than the oldest answer took
+                    latest = max(r['bench_received_ns'] - r['stamp_ns'] for r in answered)
+                    quiet_s = max(1.0, 2.0 * latest / 1e9)
+            elif time.monotonic() - last_change > quiet_s:
+                return
+            time.sleep(0.05)
+
+    def _measure_open_loop(self, run, backend, model):
+        log = self.get_logger()
+        rate = self.p['rate_hz']
+        count = self._open_loop_count(rate, self.p['duration_s'], self.p['iterations'])
+        log.info('%s/%s: open loop, %d frames at %.1f Hz' % (backend, model, count, rate))
+        record = self._open_loop(backend, '%s-%s' % (backend, model), rate, count, run)
+        run.open_loop = record
+        if self.stopping:
+            run.error = 'interrupted after %d frames' % record['sent']
+        log.info('%s/%s: %s' % (backend, model, openloop.describe(record)))
+
+    def _search_rate(self, run, backend, model):
+        log = self.get_logger()
+
+        def trial(rate):
+            count = max(openloop.MIN_PROBE_FRAMES,
+                        self._open_loop_count(rate, self.p['search_duration_s']))
+            record = self._open_loop(backend, '%s-%s-search' % (backend, model), rate, count)
+            log.info('%s/%s: probe %.1f Hz: %s' % (
+                backend, model, rate, openloop.describe(record)))
+            return record
+        log.info('%s/%s: searching the highest sustained rate in %.1f..%.1f Hz' % (
+            backend, model, self.p['min_rate_hz'], self.p['max_rate_hz']))
+        run.rate_search = openloop.find_max_rate(
+            trial, self.p['min_rate_hz'], self.p['max_rate_hz'], self.p['drop_threshold'],
+            should_stop=lambda: self.stopping)
+        log.info('%s/%s: highest sustained rate %.1f Hz (%s)' % (
+            backend, model, run.rate_search['max_rate_hz'], run.rate_search['bounded_by']))
+
     def close(self):
         """On SIGINT/SIGTERM: stop measuring, write the report of what was measured."""
         if self.thread.is_alive():
             self.stopping = True
             self.thread.join(30.0)
+
+
+class Sampled(object):
+    """Record CPU, memory, GPU and energy of a run in ``run.resources`` (``with`` block).
+
+    The classifier node's process id comes from its results; the bench's own process is sampled
+    too, since on a small machine the publisher competes with the classifier.
+    """
+
+    def __init__(self, run, classifier_pid):
+        pids = collections.OrderedDict([('classifier', classifier_pid), ('bench', os.getpid())])
+        self.run = run
+        self.sampler = resources.Sampler(
+            collections.OrderedDict((k, v) for k, v in pids.items() if v))
+        self.device = power.DeviceSampler()
+
+    def __enter__(self):
+        self.loadavg = os.getloadavg()[0] if hasattr(os, 'getloadavg') else None
+        self.sampler.start()
+        self.device.start()
+        return self
+
+    def __exit__(self, *exc):
+        summary = self.sampler.stop()
+        device = self.device.stop(answers=len(self.run.samples))
+        gpu = device['gpu']
+        if gpu is None and summary.get('gpu_load_percent') is not None:  # Jetson sysfs
+            gpu = {'util_percent': summary['gpu_load_percent'], 'source': 'Jetson GPU load'}
+        self.run.resources = collections.OrderedDict([
+            ('processes', summary['processes']),
+            ('machine', {'cpu_percent': summary['machine_cpu_percent'],
+                         'cores': summary['cores'], 'loadavg_1min_at_start': self.loadavg}),
+            ('gpu', gpu), ('energy', device['energy'])])
+        return False
 
 
 def main(args=None):

@@ -122,7 +122,8 @@ def split_available(backends):
 
 def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cpu',
         weights='auto', frames='samples', frame_size=(0, 0), output_dir='results',
-        cache_dir='', timeout_s=30.0, sequential='auto'):
+        cache_dir='', timeout_s=30.0, sequential='auto', open_loop=None):
+    """Run the benchmark; ``open_loop``: the bench node's rate_hz, duration_s, ... parameters."""
     check_request(backends, models, precision, device, warmup, iterations)
     sequential, why = choose_sequential(sequential)
     _log.info('%s (%s)' % ('sequential: one classifier node at a time' if sequential else
@@ -142,12 +143,14 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
         for backend in waiting[:1] if sequential else waiting:
             start(backend)
         del waiting[:1 if sequential else len(waiting)]
-        bench = NodeProcess('trt_classifier.bench_node', ros_args(None, {
+        bench_params = {
             'backends': ','.join(backends), 'models': ','.join(models), 'warmup': warmup,
             'iterations': iterations, 'precision': precision, 'weights': weights,
             'frames': frames, 'frame_width': frame_size[0], 'frame_height': frame_size[1],
             'unavailable': unavailable, 'output_dir': os.path.abspath(output_dir),
-            'timeout_s': float(timeout_s), 'sequential': sequential}), env=env)
+            'timeout_s': float(timeout_s), 'sequential': sequential}
+        bench_params.update(open_loop or {})
+        bench = NodeProcess('trt_classifier.bench_node', ros_args(None, bench_params), env=env)
         procs.append(bench)
 
         def next_classifier():  # sequential: the previous node has exited, start the next

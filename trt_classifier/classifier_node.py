@@ -503,13 +503,24 @@ class ClassifierNode(Node):
             'backend': backend.name, 'model': backend.model_name, 'device': backend.device,
             'precision': backend.precision, 'weights': backend.weights,
             'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
-            'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None}
+            'total_ms': total_ms, 'age_ms': age_ms if stamp_ns else None,
+            'counts': self._counts_with_this_frame(), 'pid': os.getpid()}
         # the node's own work on this frame, up to this last publish (rclpy's deserialisation
         # before the callback is not in it): wall time and CPU time of the two threads
         result['node_ms'] = (time.perf_counter() - received) * 1000.0
         result['node_cpu_ms'] = (resources.thread_cpu_s() - cpu_start + callback_cpu) * 1000.0
         self.pub_result.publish(String(data=json.dumps(result)))
         self.counts['done'] += 1
+
+    def _counts_with_this_frame(self):
+        """Cumulative frame counters, this frame counted as done.
+
+        A client that sends nothing else between two of its frames subtracts the counts of the
+        two results to get what happened to the frames in between (the open-loop benchmark).
+        """
+        return {'received': self.counts['received'], 'done': self.counts['done'] + 1,
+                'dropped': self.slot.dropped, 'rejected': self.counts['rejected'],
+                'failed': self.counts['failed']}
 
     # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------
     def _on_timer(self):

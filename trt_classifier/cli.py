@@ -60,7 +60,7 @@ def cmd_bench(args):
         args.backends.split(','), args.models.split(','), args.warmup, args.iterations,
         args.precision, args.device, args.weights, args.frames,
         (args.frame_width, args.frame_height), args.output_dir, args.cache_dir or '',
-        args.timeout_s, args.sequential)
+        args.timeout_s, args.sequential, open_loop=open_loop_params(args))
 
 
 def cmd_overhead(args):
@@ -78,6 +78,17 @@ def cmd_overhead(args):
                  args.source, args.output_dir, args.domain_id,
                  [p for p in args.build.split(',') if p])
     return 0
+
+
+def open_loop_params(args):
+    """Return the bench node's open-loop and rate-search parameters from the command line."""
+    if args.rate is not None and args.rate <= 0:
+        raise ClassifierError('--rate must be > 0 Hz, not %r' % args.rate)
+    return {'rate_hz': float(args.rate or 0.0), 'duration_s': float(args.duration),
+            'find_max_rate': bool(args.find_max_rate),
+            'drop_threshold': float(args.drop_threshold), 'min_rate_hz': float(args.min_rate),
+            'max_rate_hz': float(args.max_rate),
+            'search_duration_s': float(args.search_duration)}
 
 
 def cmd_report(args):
@@ -160,6 +171,24 @@ def build_parser():
     p.add_argument('--output-dir', default='results')
     p.add_argument('--sequential', default='auto', choices=['auto', 'true', 'false'],
                    help='one classifier node alive at a time (auto: under 8 GB of memory)')
+    g = p.add_argument_group('open loop (camera rate)')
+    g.add_argument('--rate', type=float, metavar='HZ',
+                   help='publish at this fixed rate without waiting for results (default: '
+                        'closed loop, one frame in flight)')
+    g.add_argument('--duration', type=float, default=10.0, metavar='S',
+                   help='open loop: seconds per model and backend (0: send --iterations '
+                        'frames; default 10)')
+    g.add_argument('--find-max-rate', action='store_true',
+                   help='search the highest rate each backend sustains with drops below '
+                        '--drop-threshold')
+    g.add_argument('--drop-threshold', type=float, default=0.02,
+                   help='rate search: largest share of frames left unanswered (default 0.02)')
+    g.add_argument('--min-rate', type=float, default=1.0, metavar='HZ',
+                   help='rate search: lower bound (default 1)')
+    g.add_argument('--max-rate', type=float, default=200.0, metavar='HZ',
+                   help='rate search: upper bound, probed first (default 200)')
+    g.add_argument('--search-duration', type=float, default=3.0, metavar='S',
+                   help='rate search: seconds per probe (default 3)')
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser('overhead', help="the node's own CPU per frame vs an echo node, and the "

@@ -40,6 +40,21 @@ def ros_args(namespace=None, params=None, name=None):
     return args
 
 
+def side_by_side(namespace, backend, backends=''):
+    """Return ``([(node namespace, backend)], image topic)`` for classifier.launch.py.
+
+    One classifier in ``namespace``, or with ``backends`` (``'chainer,onnxruntime'``) one per
+    backend in ``<namespace>/<backend>``; all subscribe to the one camera topic
+    ``<namespace>/image``.
+    """
+    namespace = namespace.strip('/')
+    image = '/' + '/'.join([p for p in (namespace, 'image') if p])
+    names = [b.strip() for b in backends.split(',') if b.strip()]
+    if not names:
+        return [(namespace, backend)], image
+    return [('/' + '/'.join([p for p in (namespace, name) if p]), name) for name in names], image
+
+
 def large_frame_env(environ=None):
     """Point Fast DDS / Cyclone DDS at the shipped large-frame profiles unless the user did.
 

@@ -29,13 +29,16 @@ class Run(object):
         self.info = {}
         self.memory = {}  # see memory_record()
         self.created = time.monotonic()
+        self.open_loop = None  # openloop.summarize_run() of an open-loop run
+        self.rate_search = None  # openloop.find_max_rate()
+        self.resources = None  # CPU, memory, GPU and energy during the run
 
-    def add(self, frame_index, result, roundtrip_ms):
+    def add(self, frame_index, result, roundtrip_ms, extra=()):
         self.samples.append(collections.OrderedDict([
             ('frame', frame_index), ('inference_ms', result['inference_ms']),
             ('preprocess_ms', result['preprocess_ms']), ('total_ms', result['total_ms']),
             ('roundtrip_ms', roundtrip_ms), ('top1', result['index']),
-            ('label', result['label']), ('score', result['score'])]))
+            ('label', result['label']), ('score', result['score'])] + list(extra)))
 
     def mean(self, metric):
         values = [s[metric] for s in self.samples]
@@ -46,10 +49,16 @@ class Run(object):
             (m, summarize([s[m] for s in self.samples])) for m in METRICS)
         overhead = [s['roundtrip_ms'] - s['inference_ms'] for s in self.samples]
         stats['overhead_ms'] = summarize(overhead)
-        return collections.OrderedDict([
+        if self.samples and 'age_ms' in self.samples[0]:  # open loop: capture stamp -> result
+            stats['age_ms'] = summarize([s['age_ms'] for s in self.samples])
+        out = collections.OrderedDict([
             ('model', self.model), ('backend', self.backend), ('error', self.error),
-            ('info', self.info), ('memory', self.memory), ('stats', stats),
-            ('samples', self.samples)])
+            ('info', self.info), ('memory', self.memory), ('stats', stats)])
+        for key in ('open_loop', 'rate_search', 'resources'):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        out['samples'] = self.samples
+        return out
 
 
 MEMORY_KEYS = ('process_peak_rss_mb', 'rss_mb', 'load_peak_rss_mb', 'export_peak_rss_mb')
@@ -139,6 +148,8 @@ def study_table(result):
         if run['model'] not in models:
             models.append(run['model'])
     by_key = {(r['model'], r['backend']): r for r in runs}
+    from trt_classifier import openloop_report
+    searched = any(r.get('rate_search') for r in runs)
     rows = []
     for model in models:
         means = {}
@@ -158,10 +169,15 @@ def study_table(result):
             speedups = ['%s %.2fx' % (_title(b, env), means['chainer'] / means[b])
                         for b in backends if b != 'chainer' and b in means and 'chainer' in means]
             cells.append(', '.join(speedups) or '-')
+        if searched:
+            cells.append(openloop_report.max_rate_cell(
+                [r for r in runs if r['model'] == model], _ordered_backends(runs), env))
         rows.append(cells)
     header = ['Model'] + [_title(b, env) for b in backends]
     if 'chainer' in backends:
         header.append('Speedup vs Chainer')
+    if searched:
+        header.append(openloop_report.max_rate_title(result))
     return _table(header, rows)
 
 
@@ -252,14 +268,16 @@ def headline(result):
 
 
 def render(result):
+    from trt_classifier import openloop_report
     env = result['environment']
     proto = result['protocol']
     lines = [
-        headline(result),
+        openloop_report.headline(result) or headline(result),
         study_table(result), '',
         'All statistics (inference_ms from the node; round trip = bench publish -> result; '
         'overhead = round trip - inference):',
-        stats_table(result), ''] + _memory_lines(result) + problems(result) + [
+        stats_table(result), ''] + _memory_lines(result) + openloop_report.section(result) + \
+        problems(result) + [
         'Machine: %s, %s cores, %s; Python %s, ROS %s; frames %s' % (
             env.get('cpu'), env.get('cpu_count'), env.get('platform'), env.get('python'),
             env.get('ros_distro'), proto.get('frame_size')),
@@ -296,6 +314,14 @@ def save(result, output_dir):
     png = os.path.join(folder, 'bench.png')
     if plot(result, png):
         paths.append(png)
+    from trt_classifier import openloop_report
+    if openloop_report.has_extras(result):  # open loop, rate search, resources
+        paths.append(os.path.join(folder, 'runs.csv'))
+        with open(paths[-1], 'w') as f:
+            f.write(openloop_report.runs_csv(result))
+        png = os.path.join(folder, 'openloop.png')
+        if openloop_report.plot(result, png):
+            paths.append(png)
     return paths
 
 
@@ -402,4 +428,7 @@ def compare(results, names):
         rows.append(cells)
     machines = ['%s: %s, %s (%s)' % (n, r['environment'].get('host'), r['environment'].get('cpu'),
                                      r.get('created')) for n, r in zip(names, results)]
-    return _table(['model', 'backend'] + names, rows) + '\n\n' + '\n'.join(machines)
+    from trt_classifier import openloop_report
+    extra = openloop_report.compare(results, names)
+    return (_table(['model', 'backend'] + names, rows) + '\n\n' +
+            (extra + '\n\n' if extra else '') + '\n'.join(machines))
