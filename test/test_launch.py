@@ -271,3 +271,33 @@ def test_sigterm_to_ros2_launch_stops_its_children(launch):
     for pid in left:  # don't leave them behind whatever the result
         os.kill(pid, signal.SIGKILL)
     assert not left, 'orphaned after SIGTERM to ros2 launch: %s\n%s' % (left, started.output())
+
+
+def test_classifier_launch_side_by_side_backends_share_the_camera(launch):
+    """backends:= starts one classifier per backend in <ns>/<backend>, on one image topic."""
+    started = launch('classifier.launch.py', 'namespace:=/sbs', 'backends:=null,onnxruntime',
+                     'model:=squeezenet1_1', 'weights:=random', 'rate_hz:=5.0')
+    probes = {backend: Probe('/sbs/' + backend) for backend in ('null', 'onnxruntime')}
+    try:
+        for backend, probe in probes.items():
+            assert probe.wait_for(lambda: probe.results(), 120), started.output()
+            result = probe.results()[0]
+            assert result['backend'] == backend and result['frame_id'] == 'camera'
+    finally:
+        for probe in probes.values():
+            probe.close()
+    assert '[sbs.null.classifier]: subscribing /sbs/image' in started.output()
+    assert '[sbs.onnxruntime.classifier]: subscribing /sbs/image' in started.output()
+    os.killpg(started.proc.pid, signal.SIGINT)
+    assert started.wait(30) == 0, started.output()
+    assert started.output().count('process has finished cleanly') == 3, started.output()
+
+
+def test_bench_launch_open_loop(launch, tmp_path):
+    code, out = run_to_end(launch, 'bench.launch.py', 'backends:=null', 'models:=squeezenet1_1',
+                           'rate:=30', 'duration:=1', 'output_dir:=%s' % tmp_path)
+    assert code == 0, out
+    assert 'open loop at 30 Hz (30 frames' in out, out
+    clean(out)
+    run = report_of(tmp_path)['runs'][0]
+    assert run['open_loop']['sent'] == 30 and run['open_loop']['balanced'] is True, run
