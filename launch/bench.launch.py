@@ -63,7 +63,7 @@ def _nodes(context):
                     namespace='/' + backend, output='screen', additional_env=env,
                     parameters=[classifier_params(
                         backend, value['device'], value['precision'],
-                        model=models[0], weights=value['weights'])])
+                        model=models[0], weights=value['weights'], models=models)])
                for backend in available]
     bench = Node(package='trt_classifier', executable='bench', name='bench', output='screen',
                  additional_env=env, parameters=[{

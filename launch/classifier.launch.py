@@ -21,7 +21,9 @@ from trt_classifier.procs import profile_env, side_by_side
 ARGS = [
     ('namespace', '', 'namespace of both nodes (topics <ns>/image, <ns>/label, ...)'),
     ('backend', 'chainer', 'chainer | onnxruntime | tensorrt | null'),
-    ('model', 'efficientnet_lite0', 'efficientnet_lite0 | squeezenet1_1 | resnet101 | vgg16'),
+    ('model', 'efficientnet_lite0', 'efficientnet_lite0 | squeezenet1_1 | resnet101 | vgg16 | '
+                                    '/path/model.onnx | package.module:ClassName'),
+    ('labels', '', "class-name file (empty: the model card's, else ImageNet's)"),
     ('weights', 'auto', 'auto | pretrained | random | /path/to/weights.npz'),
     ('device', 'cpu', 'cpu | gpu | gpu:N'),
     ('precision', 'fp32', 'fp32 | fp16 (tensorrt)'),
@@ -30,6 +32,7 @@ ARGS = [
     ('backends', '', 'several backends side by side, e.g. chainer,onnxruntime: one classifier '
                      'each in <namespace>/<backend>, all on one image topic (overrides backend)'),
     ('image_topic', '', 'topic the classifiers subscribe to (default <namespace>/image)'),
+    ('transport', 'raw', 'raw | compressed (image/compressed, JPEG) for both nodes'),
 ]
 
 
@@ -48,7 +51,8 @@ def _nodes(context):
             package='trt_classifier', executable='classifier_node', name='classifier',
             namespace=ns, output='screen', additional_env=env, remappings=[('image', image)],
             parameters=[os.path.join(share, 'config', 'classifier.yaml'), dict({
-                k: value[k] for k in ('model', 'weights', 'device', 'precision')},
+                k: value[k] for k in ('model', 'weights', 'device', 'precision', 'labels',
+                                      'transport')},
                 backend=backend)])
         # a classifier that cannot start (exit 2) ends the launch with exit 1
         nodes += [classifier, end_launch_with(classifier, 'the classifier could not run')]
@@ -57,7 +61,8 @@ def _nodes(context):
             package='trt_classifier', executable='image_source', name='image_source',
             namespace=value['namespace'], output='screen', additional_env=env,
             remappings=[('image', image)],
-            parameters=[{'source': value['source'], 'rate_hz': float(value['rate_hz'])}]))
+            parameters=[{'source': value['source'], 'rate_hz': float(value['rate_hz']),
+                         'transport': value['transport']}]))
     return nodes
 
 

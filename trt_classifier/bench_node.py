@@ -49,7 +49,8 @@ STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
 PARAMS = [
     ('backends', 'chainer,onnxruntime,tensorrt,null',
      'comma-separated backends, one node each, in namespace /<backend>'),
-    ('models', STUDY_MODELS, 'comma-separated models'),
+    ('models', STUDY_MODELS, 'comma-separated models: table names, ONNX file paths or '
+                             'package.module:ClassName'),
     ('weights', 'auto', 'auto (pretrained where available, else random), random or pretrained'),
     ('warmup', 1, 'untimed frames per (model, backend)'),
     ('iterations', 100, 'timed frames per (model, backend)'),
@@ -76,6 +77,34 @@ PARAMS = [
     ('max_rate_hz', 200.0, 'rate search: upper bound (probed first)'),
     ('search_duration_s', 3.0, 'rate search: seconds per probe'),
 ]
+
+
+def model_files(names):
+    """``{model: {'file', 'sha256'}}`` for the user models among ``names``.
+
+    ONNX files, and the module file of a Chainer class (found without importing the module).
+    """
+    import importlib.util
+    import os
+    from trt_classifier.cache import file_sha256
+    from trt_classifier.models import MODELS
+    from trt_classifier.models.user import is_dotted
+    files = {}
+    for name in names:
+        if name in MODELS:
+            continue
+        path = os.path.abspath(os.path.expanduser(name))
+        if is_dotted(name):
+            try:
+                found = importlib.util.find_spec(name.split(':')[0])
+                path = found.origin if found is not None else ''
+            except (ImportError, ValueError):
+                path = ''
+        try:
+            files[name] = {'file': path, 'sha256': file_sha256(path) if path else ''}
+        except ClassifierError as exc:
+            files[name] = {'file': path, 'sha256': '', 'error': str(exc)}
+    return files
 
 
 def split_list(text):
@@ -300,6 +329,7 @@ class BenchNode(Node):
         if self.p['find_max_rate']:
             facts['rate_search'] = {k: self.p[k] for k in (
                 'drop_threshold', 'min_rate_hz', 'max_rate_hz', 'search_duration_s')}
+        facts['model_files'] = model_files(self.models)
         return facts
 
     def _wait_backend(self, backend):

@@ -18,6 +18,7 @@ import time
 
 from trt_classifier import resources
 from trt_classifier.errors import ClassifierError
+from trt_classifier.models.user import is_dotted, is_model_file
 from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 
 _log = logging.getLogger('trt_classifier.bench')
@@ -40,10 +41,12 @@ def choose_sequential(value='auto', mem_total_mb=None):
 
 
 def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', model=None,
-                      weights='auto'):
+                      weights='auto', models=()):
     """Return the parameters of the benchmark's classifier node for ``backend``.
 
-    Shared with launch/bench.launch.py.
+    Shared with launch/bench.launch.py. The Chainer classes (``package.module:ClassName``) among
+    ``models`` go into the node's read-only ``allowed_model_classes``: the bench switches models
+    through the parameter service, which never may name code on its own.
     """
     params = {'backend': backend, 'device': device, 'precision': precision,
               'image_qos': 'reliable', 'reload_policy': 'release_first',
@@ -51,11 +54,18 @@ def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', mod
               'exit_on_start_failure': False,
               # idle while other backends are measured: that silence is expected
               'silence_timeout_s': 3600.0}
+    if backend == 'chainer' and model and is_model_file(model.strip()):
+        # Chainer cannot run ONNX files: start with a model it can run (the bench reports the
+        # ONNX files as refused for chainer)
+        model = next((m for m in models if not is_model_file(m.strip())), None)
     if model:  # start with the first benchmarked model, not the default one
         params['model'] = model.strip()
         params['weights'] = weights
     if cache_dir:
         params['cache_dir'] = cache_dir
+    classes = [m.strip() for m in models if is_dotted(m.strip())]
+    if classes:
+        params['allowed_model_classes'] = ','.join(classes)
     return params
 
 
@@ -72,7 +82,9 @@ def check_request(backends, models, precision='fp32', device='cpu', warmup=1, it
         if not names:
             raise ClassifierError('no %s given; valid %ss: %s' % (kind, kind, ', '.join(valid)))
         for name in names:
-            if name not in valid:
+            if kind == 'model' and name not in valid:
+                check_user_model(name)
+            elif name not in valid:
                 raise ClassifierError('unknown %s %r; valid %ss: %s' % (
                     kind, name, kind, ', '.join(valid)))
     if precision not in ('fp32', 'fp16'):
@@ -86,6 +98,22 @@ def check_request(backends, models, precision='fp32', device='cpu', warmup=1, it
         if number < 1 or str(number) != str(value).strip():
             raise ClassifierError('%s must be a whole number >= 1, not %r (the first, untimed '
                                   'frame also waits for the model to load)' % (name, value))
+
+
+def check_user_model(name):
+    """Accept an ONNX file the node can serve, or a ``package.module:ClassName``; else raise.
+
+    A file is inspected (models.resolve_model_spec: one line naming what is wrong). A class is
+    only checked for its form here: importing it would run its code in the launching process;
+    the classifier nodes import it and report a failure in the bench's table.
+    """
+    from trt_classifier.models import MODELS, resolve_model_spec
+    if is_dotted(name):
+        return
+    if not is_model_file(name):
+        raise ClassifierError('unknown model %r; valid models: %s, a path to an .onnx file or '
+                              'package.module:ClassName' % (name, ', '.join(sorted(MODELS))))
+    resolve_model_spec(name)
 
 
 def split_available(backends):
@@ -129,12 +157,17 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
     _log.info('%s (%s)' % ('sequential: one classifier node at a time' if sequential else
                            'one classifier node per backend, all started at once', why))
     available, unavailable = split_available(backends)
+    if 'chainer' in available and all(is_model_file(m.strip()) for m in models):
+        available.remove('chainer')
+        unavailable = '; '.join(filter(None, [unavailable, 'chainer: Chainer cannot run ONNX '
+                                              'files (use onnxruntime or tensorrt)']))
     env = large_frame_env()
     env.setdefault('PYTHONUNBUFFERED', '1')
     procs = []
 
     def start(backend):
-        params = classifier_params(backend, device, precision, cache_dir, models[0], weights)
+        params = classifier_params(backend, device, precision, cache_dir, models[0], weights,
+                                   models)
         procs.insert(0, NodeProcess('trt_classifier.classifier_node',
                                     ros_args('/' + backend, params), env=env))
 

@@ -17,13 +17,14 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float64, String
 
 from trt_classifier import backends, cache, models, qos_policy, resources, rosutil
 from trt_classifier.backends.base import parse_device
 from trt_classifier.errors import ClassifierError
-from trt_classifier.imgconv import image_msg_to_rgb, ImageError
+from trt_classifier.imgconv import compressed_msg_to_rgb, image_msg_to_rgb, ImageError
+from trt_classifier.models import user as user_models
 from trt_classifier.preprocess import (label_of, load_labels, Preprocessor, RESIZE_POLICIES,
                                        top_k)
 from trt_classifier.slot import LatestSlot
@@ -39,26 +40,39 @@ RELOAD_PARAMS = ('backend', 'model', 'weights', 'device', 'precision', 'use_cudn
 # someone else's choosing (a directory TensorRT engines are loaded from) is start-up only.
 START_ONLY = {
     'cache_dir': 'it holds TensorRT engines, which are executable code',
+    'allowed_model_classes': 'it names Python code that a runtime change of model may import',
 }
 
 PARAMS = [
     # name, default, description
     ('backend', 'chainer', 'inference backend: %s' % ', '.join(backends.backend_names())),
-    ('model', models.DEFAULT_MODEL, 'model: %s' % ', '.join(sorted(models.MODELS))),
+    ('model', models.DEFAULT_MODEL, 'model: %s, a path to an ONNX file, or '
+                                    'package.module:ClassName (a chainer.Link; at start-up '
+                                    'only)' % ', '.join(sorted(models.MODELS))),
     ('weights', 'auto', 'auto (pretrained where available, else random), pretrained, random '
                         '(benchmarking only: labels are meaningless) or a path to a Chainer .npz. '
                         'Settable at run time: the npz is read as data, never unpickled'),
     ('device', 'cpu', 'cpu, gpu or gpu:N'),
     ('precision', 'fp32', 'fp32 or fp16 (tensorrt only)'),
     ('top_k', 5, 'number of classes in the result topic (1-1000)'),
-    ('labels', '', 'class-name file, one per line; empty: the shipped ImageNet list. Settable '
-                   'at run time: only a regular UTF-8 text file of at most 1 MiB is read'),
+    ('labels', '', "class-name file, one per line; empty: the model card's, else the shipped "
+                   'ImageNet list. Settable at run time: only a regular UTF-8 text file of at '
+                   'most 1 MiB is read'),
     ('input_size', 224, 'model input size in pixels (square)'),
-    ('resize', 'model', "model (the model table's policy), stretch or center_crop"),
-    ('normalize', 'model', "model (the model table's mean/std) or custom (use mean and std)"),
+    ('resize', 'model', "model (the model table's or card's policy), stretch or center_crop"),
+    ('normalize', 'model', "model (the model table's or card's mean/std) or custom (use mean, "
+                           'std and value_range)'),
     ('mean', [0.485, 0.456, 0.406],
-     'per-channel mean of pixels scaled to 0..1 (normalize:=custom)'),
-    ('std', [0.229, 0.224, 0.225], 'per-channel std of pixels scaled to 0..1 (normalize:=custom)'),
+     'per-channel mean of pixels scaled to value_range (normalize:=custom)'),
+    ('std', [0.229, 0.224, 0.225],
+     'per-channel std of pixels scaled to value_range (normalize:=custom)'),
+    ('value_range', [0.0, 1.0], 'the range pixels are scaled to before mean/std (normalize:='
+                                'custom), e.g. [0.0, 255.0]'),
+    ('channel_order', 'model', "model (the model table's or card's), rgb or bgr"),
+    ('transport', 'raw', 'raw (sensor_msgs/Image on image) or compressed '
+                         '(sensor_msgs/CompressedImage, JPEG or PNG, on image/compressed)'),
+    ('allowed_model_classes', '', 'comma-separated package.module:ClassName models that a '
+                                  'runtime change of model may name (read-only; set at start)'),
     ('image_qos', 'auto', 'auto (match the publishers), sensor_data (best effort) or reliable'),
     ('qos_depth', 1, 'image subscription queue depth (1-100)'),
     ('cache_dir', '', 'weights/ONNX/engine cache; empty: ~/.cache/trt_classifier. Start-up '
@@ -82,6 +96,8 @@ PARAMS = [
 
 DEFAULTS = {name: default for name, default, _text in PARAMS}
 WEIGHTS_CHOICES = ('auto', 'pretrained', 'random')
+# Parameters whose change re-creates the image subscription.
+SUBSCRIPTION_PARAMS = ('image_qos', 'qos_depth', 'transport')
 
 
 def type_error(name, value):
@@ -113,7 +129,8 @@ def validate(name, value):
     if wrong_type:
         return wrong_type
     choices = {
-        'backend': backends.backend_names(), 'model': sorted(models.MODELS),
+        'backend': backends.backend_names(), 'channel_order': ['bgr', 'model', 'rgb'],
+        'transport': ['compressed', 'raw'],
         'precision': ['fp16', 'fp32'], 'resize': ['model'] + list(RESIZE_POLICIES),
         'normalize': ['custom', 'model'], 'image_qos': list(qos_policy.IMAGE_QOS_MODES),
         'use_cudnn': ['always', 'auto', 'never'],
@@ -127,6 +144,13 @@ def validate(name, value):
             parse_device(value)
         except ClassifierError as exc:
             return str(exc)
+    if name == 'model' and value not in models.MODELS and not user_models.is_dotted(value):
+        if not os.path.isfile(os.path.expanduser(value)):
+            return ('model must be one of %s, a path to an ONNX file or package.module:ClassName;'
+                    ' %r is none of these (no such file)' % (
+                        ', '.join(sorted(models.MODELS)), value))
+    if name == 'value_range' and (len(value) != 2 or value[1] <= value[0]):
+        return 'value_range must be [low, high] with high > low, not %s' % (list(value),)
     if name == 'weights' and value not in WEIGHTS_CHOICES:
         if not os.path.lexists(os.path.expanduser(value)):
             return 'weights file %s does not exist (or use auto, pretrained, random)' % value
@@ -181,12 +205,25 @@ class Config(object):
 
     def __init__(self, values):
         self.values = dict(values)
-        spec = models.get_spec(values['model'])
+        self.spec = spec = user_models.apply_card(models.get_spec(values['model']),
+                                                  values['weights'])
+        if spec.kind == 'onnx' and values['backend'] == 'chainer':
+            raise ClassifierError(
+                'backend chainer cannot run the ONNX file %s (Chainer has no ONNX importer); use '
+                'backend:=onnxruntime or backend:=tensorrt, or a Chainer class with '
+                'model:=package.module:ClassName' % spec.path)
         custom = values['normalize'] == 'custom'
-        args = (values['input_size'],
+        mean, std = spec.mean, spec.std
+        if custom:
+            mean, std = user_models.to_unit_range(values['mean'], values['std'],
+                                                  values['value_range'])
+        # a file with a fixed input size decides; else a user model's card, else the parameter
+        self.input_size = (spec.input_size if spec.fixed_size or (
+            spec.kind != 'zoo' and 'input_size' in spec.card) else values['input_size'])
+        args = (self.input_size,
                 spec.resize if values['resize'] == 'model' else values['resize'],
-                list(values['mean']) if custom else spec.mean,
-                list(values['std']) if custom else spec.std, spec.channel_order)
+                mean, std, spec.channel_order if values['channel_order'] == 'model'
+                else values['channel_order'])
         self.preprocessor = Preprocessor(*args)
         self.preprocess_on = 'cpu'
         kind, device_id = parse_device(values['device'])
@@ -196,7 +233,15 @@ class Config(object):
             if available:
                 self.preprocessor = _OnDevice(gpu_preprocess.GpuPreprocessor(*args), device_id)
                 self.preprocess_on = 'gpu:%d' % device_id
-        self.labels = load_labels(values['labels'] or None)
+        # the table's models use ImageNet's names; a user model's card may name its own
+        self.labels_path = values['labels'] or (spec.labels if spec.kind != 'zoo' else '')
+        self.labels = load_labels(self.labels_path or None)
+        if spec.num_classes and len(self.labels) != spec.num_classes:
+            raise ClassifierError(
+                'labels file %s has %d class names, but model %s outputs %d classes' % (
+                    self.labels_path or 'imagenet_classes.txt', len(self.labels),
+                    values['model'], spec.num_classes))
+        self.probabilities = spec.output_kind == 'probabilities'
         self.top_k = values['top_k']
 
     def __getitem__(self, name):
@@ -211,6 +256,13 @@ class ClassifierNode(Node):
             self.declare_parameter(name, default, rosutil.descriptor(
                 text, read_only=name in START_ONLY))
         values = self._read_params()
+        # Code named by a dotted model runs when it is imported: allowed from the start-up
+        # parameters (the robot's launch file) and the read-only allow-list, never from a
+        # runtime change that anyone on the ROS graph can send.
+        self.allowed_classes = set(filter(None, (
+            n.strip() for n in values['allowed_model_classes'].split(','))))
+        if user_models.is_dotted(values['model']):
+            self.allowed_classes.add(values['model'])
         for name, value in values.items():
             reason = validate(name, value)
             if reason:
@@ -230,7 +282,7 @@ class ClassifierNode(Node):
         self.pub_result = self.create_publisher(String, 'result', 10)
         self.pub_latency = {
             name: self.create_publisher(Float64, 'latency/' + name, 10)
-            for name in ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms')}
+            for name in ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms', 'decode_ms')}
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         # latency topics with a subscriber (re-checked each second, so a frame costs no graph
         # query): nobody listening, nothing serialised
@@ -255,6 +307,7 @@ class ClassifierNode(Node):
         self.finished = False
         self.exit_code = 0
         self.subscription = None
+        self.sub_type = None
         self.sub_reliability = None
         self.qos_reason = ''
         self._update_subscription()
@@ -281,6 +334,11 @@ class ClassifierNode(Node):
                 # rclpy refuses read-only parameters before this callback; this is the backstop
                 return self._refuse('%s can only be set at start-up: %s' % (
                     param.name, START_ONLY[param.name]))
+            if (param.name == 'model' and user_models.is_dotted(value) and
+                    value not in self.allowed_classes):
+                return self._refuse(
+                    'model %s names Python code: a Chainer class can be chosen only at start-up '
+                    'or from allowed_model_classes, not by a runtime parameter change' % value)
             reason = validate(param.name, value)
             if reason:
                 return self._refuse(reason)
@@ -294,9 +352,10 @@ class ClassifierNode(Node):
             return self._refuse('backend %s is not available here' % values['backend'])
         try:
             config = Config(values)
+            self._check_served_classes(config)
         except ClassifierError as exc:
             return self._refuse(str(exc))
-        qos_changed = any(values[n] != self.config[n] for n in ('image_qos', 'qos_depth'))
+        qos_changed = any(values[n] != self.config[n] for n in SUBSCRIPTION_PARAMS)
         changed = any(values[n] != self.config[n] for n in RELOAD_PARAMS)
         retry = self.backend_error and any(p.name in RELOAD_PARAMS for p in params)
         self.config = config
@@ -314,8 +373,11 @@ class ClassifierNode(Node):
 
     # --- subscription and QoS ---------------------------------------------------------------
     def _image_topic(self):
+        if self.config['transport'] == 'compressed':  # image_transport's name for it
+            return rosutil.resolve_topic(self, 'image').rstrip('/') + '/compressed'
         # the subscription knows its remapped name on every distro (resolve_topic_name: Galactic+)
-        if self.subscription is not None and hasattr(self.subscription, 'topic_name'):
+        if self.subscription is not None and hasattr(self.subscription, 'topic_name') and \
+                self.sub_type is Image:
             return self.subscription.topic_name
         return rosutil.resolve_topic(self, 'image')
 
@@ -335,7 +397,10 @@ class ClassifierNode(Node):
         if self.subscription is not None:
             self.destroy_subscription(self.subscription)
         qos = rosutil.make_qos(reliability, self.config['qos_depth'])
-        self.subscription = self.create_subscription(Image, 'image', self._on_image, qos)
+        compressed = self.config['transport'] == 'compressed'
+        self.sub_type = CompressedImage if compressed else Image
+        self.subscription = self.create_subscription(
+            self.sub_type, self._image_topic() if compressed else 'image', self._on_image, qos)
         self.sub_reliability = reliability
         self.qos_reason = reason
         self.subscribed_at = time.monotonic()
@@ -414,6 +479,7 @@ class ClassifierNode(Node):
         try:
             backend = self._create_backend(config)
             backend.load()
+            self._check_classes(backend, config)
         except Exception as exc:  # keep serving with the old backend, say why
             self.backend_error = 'requested %s/%s: %s: %s' % (
                 config['backend'], config['model'], type(exc).__name__, exc)
@@ -440,6 +506,33 @@ class ClassifierNode(Node):
             self._release(old)
         self.get_logger().info('ready: %s' % json.dumps(backend.describe()))
 
+    def _check_served_classes(self, config):
+        """Check new labels for the served model against the classes its zero frame showed."""
+        serving, backend = self.serving_config, self.backend
+        classes = getattr(backend, 'detected_classes', None)
+        if classes and serving is not None and all(
+                config[n] == serving[n] for n in RELOAD_PARAMS) and len(config.labels) != classes:
+            raise ClassifierError('labels file %s has %d class names, but model %s outputs %d '
+                                  'classes' % (config.labels_path or 'imagenet_classes.txt',
+                                               len(config.labels), config['model'], classes))
+
+    def _check_classes(self, backend, config):
+        """Check a user model's class count against the labels (one zero frame if needed)."""
+        spec = config.spec
+        if spec.kind != 'zoo':
+            self.get_logger().info('model %s: %s' % (config['model'], spec.output_reason))
+        if spec.kind == 'zoo' or spec.num_classes or backend.name == 'null':
+            return  # the table's models, checked in Config, or fixed logits (harness cost)
+        import numpy
+        size = config.input_size
+        classes = backend.infer(numpy.zeros((1, 3, size, size), numpy.float32)).shape[-1]
+        backend.detected_classes = classes
+        if classes != len(config.labels):
+            backend.close()
+            raise ClassifierError('labels file %s has %d class names, but model %s outputs %d '
+                                  'classes' % (config.labels_path or 'imagenet_classes.txt',
+                                               len(config.labels), config['model'], classes))
+
     def _release(self, backend):
         try:
             backend.close()
@@ -451,7 +544,7 @@ class ClassifierNode(Node):
         if weights == 'auto':
             weights = ('pretrained' if models.pretrained_available(
                 config['model'], config['cache_dir'] or None) else 'random')
-        if weights == 'random' and config['backend'] != 'null':
+        if weights == 'random' and config['backend'] != 'null' and config.spec.kind != 'onnx':
             self.get_logger().warning(
                 'model %s runs with random weights: latencies are real, labels are '
                 'meaningless' % config['model'])
@@ -460,7 +553,7 @@ class ClassifierNode(Node):
             cache_dir=os.path.expanduser(config['cache_dir']) or None,
             precision=config['precision'], log=self.get_logger(), options={
                 'use_cudnn': config['use_cudnn'], 'autotune': config['autotune'],
-                'workspace_mb': config['workspace_mb'], 'input_size': config['input_size'],
+                'workspace_mb': config['workspace_mb'], 'input_size': config.input_size,
                 'ort_tensorrt': config['ort_tensorrt'],
                 'tensorrt_runtime': config['tensorrt_runtime']})
 
@@ -472,8 +565,16 @@ class ClassifierNode(Node):
             self.counts['failed'] += 1
             return
         start = time.perf_counter()
+        decode_ms = None
         try:
-            rgb = image_msg_to_rgb(msg)
+            if isinstance(msg, CompressedImage):  # decoding is timed on its own
+                rgb = compressed_msg_to_rgb(msg)
+                decode_ms = (time.perf_counter() - start) * 1000.0
+                start = time.perf_counter()
+                size, encoding = rgb.shape[:2], msg.format
+            else:
+                rgb = image_msg_to_rgb(msg)
+                size, encoding = (msg.height, msg.width), msg.encoding
         except ImageError as exc:
             self.counts['rejected'] += 1
             self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
@@ -481,7 +582,7 @@ class ClassifierNode(Node):
         batch = config.preprocessor(rgb)
         preprocess_ms = (time.perf_counter() - start) * 1000.0
         logits = backend.infer(batch)
-        best = top_k(logits, config.top_k)
+        best = top_k(logits, config.top_k, config.probabilities)
         inference_ms = backend.last_inference_ms
         self.window.add(inference_ms)
         stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
@@ -492,12 +593,14 @@ class ClassifierNode(Node):
         self.pub_score.publish(Float64(data=best[0][1]))
         total_ms = (time.perf_counter() - received) * 1000.0
         values = {'inference_ms': inference_ms, 'preprocess_ms': preprocess_ms,
-                  'total_ms': total_ms, 'age_ms': age_ms}
+                  'total_ms': total_ms, 'age_ms': age_ms, 'decode_ms': decode_ms}
         for name in self.latency_listened:
-            self.pub_latency[name].publish(Float64(data=float(values[name])))
+            if values[name] is not None:  # decode_ms: compressed frames only
+                self.pub_latency[name].publish(Float64(data=float(values[name])))
         result = {
             'frame_id': msg.header.frame_id, 'stamp_ns': stamp_ns,
-            'width': msg.width, 'height': msg.height, 'encoding': msg.encoding,
+            'width': int(size[1]), 'height': int(size[0]), 'encoding': encoding,
+            'decode_ms': decode_ms, 'output_kind': config.spec.output_kind,
             'label': label, 'index': best[0][0], 'score': best[0][1],
             'top_k': [[i, label_of(config.labels, i), p] for i, p in best],
             'backend': backend.name, 'model': backend.model_name, 'device': backend.device,

@@ -14,6 +14,12 @@ STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
 
 def cmd_models(args):
     from trt_classifier import models
+    if args.specs:  # what a user's ONNX file or Chainer class contains
+        import json
+        from trt_classifier.models import user
+        for text in args.specs:
+            print(json.dumps(user.describe(models.resolve_model_spec(text)), indent=1))
+        return 0
     rows = []
     for name in sorted(models.MODELS):
         spec = models.MODELS[name]
@@ -142,7 +148,10 @@ def build_parser():
     sub = parser.add_subparsers(dest='command')
     sub.required = True
 
-    p = sub.add_parser('models', help='list models, sizes and pretrained availability')
+    p = sub.add_parser('models', help='list models, sizes and pretrained availability; with '
+                                      'arguments, what an ONNX file or Chainer class contains')
+    p.add_argument('specs', nargs='*', metavar='MODEL',
+                   help='a path to an .onnx file or package.module:ClassName')
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser('env', help='machine, versions and which backends can run here')
@@ -158,7 +167,8 @@ def build_parser():
 
     p = sub.add_parser('bench', help='warm-up + timed runs over real ROS 2 nodes')
     p.add_argument('--backends', default='chainer,onnxruntime,tensorrt,null')
-    p.add_argument('--models', default=STUDY_MODELS)
+    p.add_argument('--models', default=STUDY_MODELS,
+                   help='comma-separated: table names, .onnx paths, package.module:ClassName')
     p.add_argument('--weights', default='auto')
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--iterations', type=int, default=100)
@@ -217,7 +227,8 @@ def build_parser():
 
     p = sub.add_parser('build-engine', help='prebuild a TensorRT engine into the cache '
                        '(TensorRT-RTX: ahead of time, no GPU needed)')
-    p.add_argument('--model', required=True)
+    p.add_argument('--model', required=True,
+                   help='a model name, a path to an .onnx file or package.module:ClassName')
     p.add_argument('--weights', default='random')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
     p.add_argument('--workspace-mb', type=int, default=1024)

@@ -31,7 +31,9 @@ EXPORT_FORMAT = 2  # bump when the export procedure changes, to invalidate old c
 
 
 def onnx_cache_path(cache_dir, model, weights_identity, opset, input_size):
-    name = '%s-%s-op%d-%d-v%d.onnx' % (model, weights_identity, opset, input_size, EXPORT_FORMAT)
+    from trt_classifier.models import get_spec
+    name = '%s-%s-op%d-%d-v%d.onnx' % (get_spec(model).file_stem, weights_identity, opset,
+                                       input_size, EXPORT_FORMAT)
     return os.path.join(cache_dir, 'onnx', name)
 
 
@@ -195,9 +197,13 @@ def ensure_onnx(model, weights='random', cache_dir=None, opset=DEFAULT_OPSET, in
     changed weights file gives a new export. A cached file whose checksum does not match
     (truncated, corrupted) is exported again, with a log line saying why. When it exports, the
     peak RSS and seconds of the export go into ``steps`` (a dict) as ``export_peak_rss_mb`` and
-    ``export_s``.
+    ``export_s``. A user's ONNX file is used where it is, identified by its own
+    digest.
     """
-    from trt_classifier.models import load_model, weights_id
+    from trt_classifier.models import get_spec, load_model, weights_id
+    spec = get_spec(model)
+    if spec.kind == 'onnx':
+        return spec.path, spec.sha256
     log = log or logging.getLogger(__name__)
     cache_dir = cache.usable_cache_dir(cache_dir, log)
     _path, identity = weights_id(model, weights, cache_dir)

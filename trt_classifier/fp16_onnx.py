@@ -21,10 +21,14 @@ from trt_classifier.errors import ClassifierError
 CONVERTER = 'onnxruntime.transformers.float16.convert_float_to_float16(keep_io_types=True)'
 
 
-def fp16_onnx_path(fp32_path, fp32_sha):
-    """``<dir>/<stem>-fp16-<first 12 hex of the fp32 sha256>.onnx``, beside the fp32 export."""
+def fp16_onnx_path(fp32_path, fp32_sha, out_dir=None):
+    """``<dir>/<stem>-fp16-<first 12 hex of the fp32 sha256>.onnx``, beside the fp32 export.
+
+    ``out_dir``: somewhere else (a user's own ONNX file: the cache, never the user's folder).
+    """
     stem = os.path.splitext(os.path.basename(fp32_path))[0]
-    return os.path.join(os.path.dirname(fp32_path), '%s-fp16-%s.onnx' % (stem, fp32_sha[:12]))
+    return os.path.join(out_dir or os.path.dirname(fp32_path),
+                        '%s-fp16-%s.onnx' % (stem, fp32_sha[:12]))
 
 
 def convert(model_proto):
@@ -70,11 +74,11 @@ def sort_nodes(graph):
     graph.node.extend(copies)
 
 
-def ensure_fp16_onnx(fp32_path, fp32_sha, log=None):
+def ensure_fp16_onnx(fp32_path, fp32_sha, log=None, out_dir=None):
     """Return ``(path, sha256)`` of the fp16 version of ``fp32_path``, converting on a miss."""
     import onnx
     log = log or logging.getLogger(__name__)
-    path = fp16_onnx_path(fp32_path, fp32_sha)
+    path = fp16_onnx_path(fp32_path, fp32_sha, out_dir)
     reason = cache.verify_reason(path)
     if not reason:
         return path, cache.file_sha256(path)

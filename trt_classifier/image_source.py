@@ -9,12 +9,13 @@ benchmarks reproducible.
 import sys
 
 from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from trt_classifier import rosutil
 from trt_classifier.errors import ClassifierError
 from trt_classifier.frames import FrameSource
-from trt_classifier.imgconv import check_publish_encoding, rgb_to_image_msg
+from trt_classifier.imgconv import (check_publish_encoding, COMPRESSED_FORMATS,
+                                    rgb_to_compressed_msg, rgb_to_image_msg)
 
 PARAMS = [
     ('source', 'samples', 'samples (bundled photos), an image file, a folder, a video file or '
@@ -27,6 +28,9 @@ PARAMS = [
     ('loop', True, 'restart files, folders and videos at the end'),
     ('count', 0, 'stop after this many frames (0: never)'),
     ('qos', 'reliable', 'reliable (like most camera drivers) or sensor_data (best effort)'),
+    ('transport', 'raw', 'raw (sensor_msgs/Image on image) or compressed '
+                         '(sensor_msgs/CompressedImage on image/compressed)'),
+    ('compressed_format', 'jpeg', 'jpeg or png (transport:=compressed)'),
 ]
 
 
@@ -42,16 +46,27 @@ class ImageSource(Node):
         if p['qos'] not in ('reliable', 'sensor_data'):
             raise ClassifierError('qos must be reliable or sensor_data, not %r' % p['qos'])
         check_publish_encoding(p['encoding'])
+        if p['transport'] not in ('raw', 'compressed'):
+            raise ClassifierError('transport must be raw or compressed, not %r' % p['transport'])
+        if p['compressed_format'] not in COMPRESSED_FORMATS:
+            raise ClassifierError('compressed_format must be one of %s, not %r' % (
+                ', '.join(COMPRESSED_FORMATS), p['compressed_format']))
         self.params = p
         self.frames = FrameSource(p['source'], p['loop'], (p['width'], p['height']))
         reliability = 'reliable' if p['qos'] == 'reliable' else 'best_effort'
-        self.pub = self.create_publisher(Image, 'image', rosutil.make_qos(reliability, 1))
+        qos = rosutil.make_qos(reliability, 1)
+        if p['transport'] == 'compressed':  # image_transport's topic name for it
+            topic = rosutil.resolve_topic(self, 'image').rstrip('/') + '/compressed'
+            self.pub = self.create_publisher(CompressedImage, topic, qos)
+        else:
+            self.pub = self.create_publisher(Image, 'image', qos)
         self.sent = 0
         self.cached = {}
         self.finished = False
         self.create_timer(1.0 / p['rate_hz'], self._tick)
         self.get_logger().info('publishing %s from %s at %.1f Hz (%s)' % (
-            p['encoding'], p['source'], p['rate_hz'], p['qos']))
+            p['compressed_format'] if p['transport'] == 'compressed' else p['encoding'],
+            p['source'], p['rate_hz'], p['qos']))
 
     def _tick(self):
         if self.finished:
@@ -64,8 +79,12 @@ class ImageSource(Node):
         key = id(frame)
         msg = self.cached.get(key)
         if msg is None:
-            msg = rgb_to_image_msg(frame, self.params['encoding'],
-                                   frame_id=self.params['frame_id'])
+            if self.params['transport'] == 'compressed':
+                msg = rgb_to_compressed_msg(frame, self.params['compressed_format'],
+                                            frame_id=self.params['frame_id'])
+            else:
+                msg = rgb_to_image_msg(frame, self.params['encoding'],
+                                       frame_id=self.params['frame_id'])
             if self.frames.images is not None:  # still pictures: convert each one once
                 self.cached[key] = msg
         msg.header.stamp = self.get_clock().now().to_msg()

@@ -133,3 +133,58 @@ def rgb_to_image_msg(rgb, encoding='rgb8', stamp=None, frame_id=''):
     msg.step = int(out.strides[0])
     msg.data = array.array('B', out.tobytes())
     return msg
+
+
+COMPRESSED_FORMATS = ('jpeg', 'png')
+
+
+def compressed_msg_to_rgb(msg):
+    """Decode a ``sensor_msgs/CompressedImage`` (JPEG or PNG) to ``(H, W, 3)`` uint8 RGB.
+
+    ``format`` as image_transport's compressed plugin writes it: ``'rgb8; jpeg compressed
+    bgr8'`` (original encoding; codec; the channel order inside the file), or just ``'jpeg'``.
+    Colour files hold BGR (OpenCV's order) unless the last word says rgb. Raise ImageError
+    naming the format, or saying the bytes are not a decodable image.
+    """
+    fmt = (msg.format or '').strip()
+    words = fmt.replace(';', ' ').lower().split()
+    if 'compresseddepth' in words:
+        raise ImageError('rejected compressed frame: format %r is a compressedDepth image (depth, '
+                         'not colour); subscribe to a colour camera topic' % fmt)
+    if words and not any(codec in words for codec in COMPRESSED_FORMATS + ('jpg',)):
+        raise ImageError('rejected compressed frame: format %r is not JPEG or PNG' % fmt)
+    data = numpy.frombuffer(bytes(msg.data), dtype=numpy.uint8)
+    if data.size == 0:
+        raise ImageError('rejected compressed %r frame: data is empty' % fmt)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)  # 16-bit PNG and grey files come back 8-bit BGR
+    if bgr is None or bgr.size == 0:
+        raise ImageError('rejected compressed %r frame: %d bytes that OpenCV cannot decode '
+                         '(corrupt or truncated)' % (fmt, data.size))
+    height, width = bgr.shape[:2]
+    if height * width > MAX_PIXELS:
+        raise ImageError('rejected compressed %r frame: %dx%d exceeds %d pixels' % (
+            fmt, width, height, MAX_PIXELS))
+    if words and words[-1].startswith('rgb'):
+        return bgr  # the file already holds R, G, B in OpenCV's B, G, R slots
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def rgb_to_compressed_msg(rgb, codec='jpeg', stamp=None, frame_id='', quality=90):
+    """Build a ``sensor_msgs/CompressedImage`` as image_transport's compressed plugin does."""
+    from sensor_msgs.msg import CompressedImage
+    if codec not in COMPRESSED_FORMATS:
+        raise ClassifierError('cannot compress as %r; choose one of %s' % (
+            codec, ', '.join(COMPRESSED_FORMATS)))
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if codec == 'jpeg' else []
+    ok, encoded = cv2.imencode('.jpg' if codec == 'jpeg' else '.png',
+                               cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
+    if not ok:
+        raise ClassifierError('OpenCV could not encode a %dx%d frame as %s' % (
+            rgb.shape[1], rgb.shape[0], codec))
+    msg = CompressedImage()
+    if stamp is not None:
+        msg.header.stamp = stamp
+    msg.header.frame_id = frame_id
+    msg.format = 'rgb8; %s compressed bgr8' % codec
+    msg.data = array.array('B', encoded.tobytes())
+    return msg

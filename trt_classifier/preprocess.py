@@ -101,15 +101,18 @@ def softmax(logits):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def top_k(logits, k):
+def top_k(logits, k, probabilities=False):
     """Return [(index, probability), ...] for the first row of ``logits``, best first.
 
     Ranked on the logits (softmax keeps their order); softmax is computed once, in float64.
+    ``probabilities``: the model already applied softmax (its output is used as is).
     """
     row = numpy.asarray(logits)[0].astype(numpy.float64)
     k = max(1, min(int(k), row.size))
     idx = numpy.argpartition(row, row.size - k)[row.size - k:]
     idx = idx[numpy.argsort(-row[idx])]
+    if probabilities:
+        return [(int(i), float(row[i])) for i in idx]
     exp = numpy.exp(row - row[idx[0]])
     total = exp.sum()
     return [(int(i), float(exp[i] / total)) for i in idx]

@@ -284,6 +284,9 @@ def render(result):
         'Versions: ' + ', '.join('%s %s' % (k, v) for k, v in env.get('versions', {}).items()
                                  if v),
     ]
+    for name, facts in sorted(proto.get('model_files', {}).items()):
+        lines.append('Model %s: file %s, sha256 %s' % (name, facts.get('file'),
+                                                       facts.get('sha256') or '-'))
     if env.get('gpu'):
         lines.append('GPU: %s' % json.dumps(env['gpu']))
     if env.get('jetson'):

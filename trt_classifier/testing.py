@@ -63,7 +63,7 @@ class Probe(object):
     """An independent client node in its own rclpy context."""
 
     def __init__(self, namespace='', image_reliability='reliable'):
-        from sensor_msgs.msg import Image
+        from sensor_msgs.msg import CompressedImage, Image
         self.context = rclpy.context.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node('probe', namespace=namespace, context=self.context)
@@ -71,10 +71,13 @@ class Probe(object):
         self.executor.add_node(self.node)
         self.image_pub = self.node.create_publisher(
             Image, 'image', rosutil.make_qos(image_reliability, 1))
+        self.compressed_pub = self.node.create_publisher(
+            CompressedImage, 'image/compressed', rosutil.make_qos(image_reliability, 1))
         self.topics = {}
         for topic, kind in (('label', String), ('score', Float64), ('result', String),
                             ('latency/inference_ms', Float64), ('latency/preprocess_ms', Float64),
-                            ('latency/total_ms', Float64), ('latency/age_ms', Float64)):
+                            ('latency/total_ms', Float64), ('latency/age_ms', Float64),
+                            ('latency/decode_ms', Float64)):
             self.topics[topic] = []
             self.node.create_subscription(kind, topic, self._store(topic), 10)
         self._parsed = []
@@ -114,13 +117,17 @@ class Probe(object):
             rgb, encoding, self.node.get_clock().now().to_msg(), frame_id))
 
     def classify(self, msg, timeout=60.0, retry_s=2.0):
-        """Publish ``msg`` (frame_id made unique) until its result arrives; return the result."""
+        """Publish ``msg`` (frame_id made unique) until its result arrives; return the result.
+
+        A ``CompressedImage`` goes to ``image/compressed``, an ``Image`` to ``image``.
+        """
         frame_id = '%s-%d' % (msg.header.frame_id or 'probe', next(_FRAME_IDS))
         msg.header.frame_id = frame_id
+        pub = self.compressed_pub if hasattr(msg, 'format') else self.image_pub
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             msg.header.stamp = self.node.get_clock().now().to_msg()
-            self.image_pub.publish(msg)
+            pub.publish(msg)
             found = self._wait_result(frame_id, min(retry_s, end - time.monotonic()))
             if found is not None:
                 return found

@@ -70,8 +70,9 @@ class ChainerBackend(Backend):
                 with self.xp.cuda.Device(self.device_id):
                     y = self._run(self.xp.asarray(batch))
                     # to_cpu waits for the kernels: the clock stops after the GPU has finished.
-                    return chainer.backends.cuda.to_cpu(y.array)
+                    return chainer.backends.cuda.to_cpu(y.array).reshape(len(y), -1)
             y = self._run(batch).array
+            y = y.reshape(len(y), -1)  # a user's network may return (1, N, 1, 1)
             # A replayed static schedule may reuse its output array on the next call.
             return y.copy() if self.static_graph else y
 

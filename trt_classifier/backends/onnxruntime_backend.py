@@ -6,8 +6,8 @@ import numpy
 
 from trt_classifier.backends.base import Backend
 from trt_classifier.errors import BackendUnavailable
-from trt_classifier.export import DEFAULT_OPSET, ensure_onnx, INPUT_NAME, OUTPUT_NAME
-from trt_classifier.models import weights_id
+from trt_classifier.export import DEFAULT_OPSET, ensure_onnx
+from trt_classifier.models import get_spec, weights_id
 
 
 def choose_providers(device_kind, device_id, available, use_tensorrt=False):
@@ -36,6 +36,10 @@ class OnnxRuntimeBackend(Backend):
             self.model_name, self.weights, self.cache_dir, DEFAULT_OPSET,
             int(self.options.get('input_size', 224)), self.log, self.steps)
         self.weights_identity = weights_id(self.model_name, self.weights, self.cache_dir)[1]
+        spec = get_spec(self.model_name)  # tensors by the file's own names, its layout and type
+        self.input_name, self.output_name = spec.input_name, spec.output_name
+        self.nhwc = spec.layout == 'NHWC'
+        self.input_dtype = numpy.dtype(spec.input_dtype)
         providers = choose_providers(self.device_kind, self.device_id,
                                      onnxruntime.get_available_providers(),
                                      bool(self.options.get('ort_tensorrt', False)))
@@ -50,7 +54,11 @@ class OnnxRuntimeBackend(Backend):
     def _infer(self, batch):
         if not isinstance(batch, numpy.ndarray):
             batch = batch.get()  # CuPy array from GPU preprocessing
-        return self.session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+        if self.nhwc:
+            batch = batch.transpose(0, 2, 3, 1)
+        batch = numpy.ascontiguousarray(batch, dtype=self.input_dtype)
+        out = self.session.run([self.output_name], {self.input_name: batch})[0]
+        return out.reshape(out.shape[0], -1)  # (1, N, 1, 1) -> (1, N)
 
     def _close(self):
         self.session = None

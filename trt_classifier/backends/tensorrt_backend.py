@@ -23,7 +23,6 @@ from trt_classifier.cache import usable_cache_dir, verify_reason, write_with_dig
 from trt_classifier.cuda_plumbing import CudaBuffers, PrimaryContext
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 from trt_classifier.gpu_probe import probe_gpus
-from trt_classifier.trt_utils import INPUT_NAME, OUTPUT_NAME
 
 DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
 ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (docs/TENSORRT.md §6)
@@ -102,9 +101,11 @@ def _trt_logger(trt):
 
 
 def _input_shape(model, size=None):
+    """(1, 3, S, S), or (1, S, S, 3) for a user's NHWC file (square: index 2 is S in both)."""
     from trt_classifier.models import get_spec
-    size = int(size or get_spec(model).input_size)
-    return (1, 3, size, size)
+    spec = get_spec(model)
+    size = int(spec.input_size if spec.fixed_size else (size or spec.input_size))
+    return (1, size, size, 3) if spec.layout == 'NHWC' else (1, 3, size, size)
 
 
 def _deserialize(runtime, blob):
@@ -134,10 +135,10 @@ def _onnx(trt, model, weights, precision, shape, cache_dir, log):
     """
     from trt_classifier.export import ensure_onnx
     path, sha = ensure_onnx(model, weights=weights, cache_dir=cache_dir, opset=ONNX_OPSET,
-                            input_size=shape[-1], log=log)
+                            input_size=shape[2], log=log)  # (1, 3, S, S) or NHWC (1, S, S, 3)
     if precision == 'fp16' and trt_utils.strongly_typed(trt.BuilderFlag):
         from trt_classifier.fp16_onnx import ensure_fp16_onnx
-        path, sha = ensure_fp16_onnx(path, sha, log)
+        path, sha = ensure_fp16_onnx(path, sha, log, os.path.join(cache_dir, 'onnx'))
     return path, sha
 
 
@@ -154,15 +155,18 @@ class _Job(object):
         self.version = trt.__version__
         self.label = trt_utils.runtime_label(self.runtime, self.version)
         self.model, self.precision, self.workspace, self.shape = model, precision, workspace, shape
+        from trt_classifier.models import get_spec
+        self.stem = get_spec(model).file_stem  # a user's file: its name, not its whole path
         self.onnx_path, self.onnx_sha = onnx
         self.engine_dir, self.targets = engine_dir, targets
         if targets is None:
             key = trt_utils.engine_cache_key(self.onnx_sha, self.version, device, cc, precision,
                                              workspace, shape)
-            name = trt_utils.engine_filename(model, precision, key)
+            name = trt_utils.engine_filename(self.stem, precision, key)
             where = device
         else:
-            name = trt_utils.aot_engine_filename(model, precision, targets, self.key_for(targets))
+            name = trt_utils.aot_engine_filename(self.stem, precision, targets,
+                                                 self.key_for(targets))
             where = 'compute capability %s' % ', '.join(targets)
         self.path = os.path.join(engine_dir, name)
         self.what = '%s (%s, %s, %s)' % (model, precision, self.label, where)
@@ -184,7 +188,7 @@ class _Job(object):
         except OSError:
             names = []
         found = [os.path.join(self.engine_dir, name) for name in trt_utils.find_aot_engines(
-            names, self.model, self.precision, cc, self.key_for)]
+            names, self.stem, self.precision, cc, self.key_for)]
         return [self.path] + [path for path in found if path != self.path]
 
 
@@ -399,14 +403,17 @@ class TensorRTBackend(Backend):
 
     def _prepare(self, cuda, shape):
         """Create the execution context and buffers (once); bind tensor addresses by name."""
+        from trt_classifier.models import get_spec
+        spec = get_spec(self.model_name)  # tensors by the ONNX file's own names
+        self._in, self._out, self._nhwc = spec.input_name, spec.output_name, spec.layout == 'NHWC'
         self._named = trt_utils.api_generation(self._engine) == 'named'
         mode = self._trt.TensorIOMode.INPUT if self._named else None
         self._io = trt_utils.engine_io(self._engine, mode)
-        trt_utils.check_io_names(self._io)
-        self._input_shape = trt_utils.resolve_shape(self._io[INPUT_NAME]['shape'], shape)
+        trt_utils.check_io_names(self._io, (self._in,), (self._out,))
+        self._input_shape = trt_utils.resolve_shape(self._io[self._in]['shape'], shape, self._in)
         self._context = self._new_context()
-        specs = {INPUT_NAME: (self._input_shape, self._io[INPUT_NAME]['dtype']),
-                 OUTPUT_NAME: (self._output_shape(self._context), self._io[OUTPUT_NAME]['dtype'])}
+        specs = {self._in: (self._input_shape, self._io[self._in]['dtype']),
+                 self._out: (self._output_shape(self._context), self._io[self._out]['dtype'])}
         self._buffers = CudaBuffers(cuda, specs)
         self._bindings = trt_utils.bindings_list(self._io, self._buffers.pointers())
         self._bind(self._context)
@@ -416,20 +423,20 @@ class TensorRTBackend(Backend):
         context = self._engine.create_execution_context()
         if context is None:
             raise ClassifierError('TensorRT could not create an execution context (GPU memory?)')
-        if trt_utils.is_dynamic(self._io[INPUT_NAME]['shape']):
+        if trt_utils.is_dynamic(self._io[self._in]['shape']):
             if self._named:
-                context.set_input_shape(INPUT_NAME, self._input_shape)
+                context.set_input_shape(self._in, self._input_shape)
             else:
-                context.set_binding_shape(self._io[INPUT_NAME]['index'], self._input_shape)
+                context.set_binding_shape(self._io[self._in]['index'], self._input_shape)
         return context
 
     def _output_shape(self, context):
         if self._named:
-            shape = tuple(context.get_tensor_shape(OUTPUT_NAME))
+            shape = tuple(context.get_tensor_shape(self._out))
         else:
-            shape = tuple(context.get_binding_shape(self._io[OUTPUT_NAME]['index']))
+            shape = tuple(context.get_binding_shape(self._io[self._out]['index']))
         if trt_utils.is_dynamic(shape):
-            raise ClassifierError('output %s has unresolved shape %s' % (OUTPUT_NAME, shape))
+            raise ClassifierError('output %s has unresolved shape %s' % (self._out, shape))
         return shape
 
     def _bind(self, context):
@@ -440,14 +447,18 @@ class TensorRTBackend(Backend):
     def _infer(self, batch):
         with self._lock, self._ctx.pushed():
             buffers = self._buffers
-            buffers.upload(INPUT_NAME, batch)
+            dtype = self._io[self._in]['dtype']  # a user's file may take NHWC or float16
+            if self._nhwc or batch.dtype != dtype:  # NumPy and CuPy alike
+                batch = (batch.transpose(0, 2, 3, 1) if self._nhwc else batch).astype(
+                    dtype, order='C')
+            buffers.upload(self._in, batch)
             if self._named:
                 ok = self._context.execute_async_v3(buffers.handle)
             else:
                 ok = self._context.execute_async_v2(self._bindings, buffers.handle)
-            logits = buffers.download(OUTPUT_NAME)
+            logits = buffers.download(self._out)
             buffers.synchronize()  # the base class's timer then includes GPU completion
-            logits = logits.copy()
+            logits = logits.reshape(logits.shape[0], -1).copy()  # (1, N, 1, 1) -> (1, N)
         if ok is False:
             raise ClassifierError('TensorRT execution failed (its log above says why)')
         return logits

@@ -20,10 +20,25 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CAFFE_BGR_MEAN = (103.939 / 255.0, 116.779 / 255.0, 123.68 / 255.0)
 CAFFE_STD = (1.0 / 255.0,) * 3
 RANDOM_SEED = 0
+USER_MAX_WEIGHTS_BYTES = 2 << 30  # a user's Chainer class: VGG16's 553 MB with room to spare
 
 
 class ModelSpec(object):
-    """Facts about one registered model (validated on construction)."""
+    """Facts about one registered model (validated on construction).
+
+    The class attributes below describe the zoo's own exports; a user's ONNX file or Chainer
+    class (``trt_classifier.models.user``) sets them from the file.
+    """
+
+    kind = 'zoo'  # 'zoo', 'onnx' (a user's ONNX file) or 'chainer' (a user's Chainer class)
+    path = ''
+    sha256 = ''
+    input_name, output_name, layout, input_dtype = 'input', 'logits', 'NCHW', 'float32'
+    fixed_size = False
+    num_classes = None  # None: not checked against the labels (the zoo uses ImageNet's 1000)
+    output_kind, output_reason = 'logits', 'the model table says logits'
+    card = {}
+    info = None
 
     def __init__(self, name, module, factory, published_params, input_size=224,
                  resize='center_crop', mean=IMAGENET_MEAN, std=IMAGENET_STD,
@@ -49,6 +64,7 @@ class ModelSpec(object):
         self.weights_source = weights_source
         self.pretrained = pretrained  # 'module:function' returning an .npz path, or None
         self.description = description
+        self.file_stem = name
 
     def build(self):
         """Construct the Chain with deterministic random weights (seed 0)."""
@@ -144,12 +160,28 @@ DEFAULT_MODEL = 'efficientnet_lite0'
 
 
 def get_spec(name):
-    """Return the ModelSpec called ``name``; unknown names list the known ones."""
-    try:
+    """Return the ModelSpec for a table name, an ONNX file path or ``package.module:Class``.
+
+    Unknown names list the known ones. A dotted name imports that module: callers that take
+    names from outside (a runtime parameter change) must check :func:`user.is_dotted` first.
+    """
+    if name in MODELS:
         return MODELS[name]
-    except KeyError:
-        raise ClassifierError('unknown model %r; known models: %s' % (
-            name, ', '.join(sorted(MODELS)))) from None
+    from trt_classifier.models import user
+    if user.is_dotted(name) or user.is_model_file(name):
+        return user.resolve(name)
+    raise ClassifierError('unknown model %r; known models: %s, a path to an .onnx file or '
+                          'package.module:ClassName (a chainer.Link)' % (
+                              name, ', '.join(sorted(MODELS))))
+
+
+def resolve_model_spec(name):
+    """Validate a model name from a user (bench, CLI, node) and return its ModelSpec.
+
+    The plain function that validation code calls: raises ClassifierError with one line naming
+    the problem (unknown name, not an ONNX file, a class that does not import or is not a Link).
+    """
+    return get_spec(str(name).strip())
 
 
 def weights_id(name, weights, cache_dir=None):
@@ -157,8 +189,19 @@ def weights_id(name, weights, cache_dir=None):
 
     identity is what caches are keyed on: ``random-seed0`` or the npz file's SHA-256 prefix.
     """
-    from trt_classifier.cache import file_sha256
     spec = get_spec(name)
+    if spec.kind == 'onnx':  # the file holds its weights: its digest is the identity
+        return None, spec.sha256[:16]
+    path, identity = _weights_file(spec, name, weights, cache_dir)
+    if spec.kind == 'chainer':  # the class's code is part of what an export was made from
+        identity = '%s-code%s' % (identity, spec.sha256[:8])
+    return path, identity
+
+
+def _weights_file(spec, name, weights, cache_dir):
+    from trt_classifier.cache import file_sha256
+    if weights in ('random', 'auto') and spec.kind == 'chainer':
+        weights = 'random'
     if weights == 'random':
         return None, 'random-seed%d' % RANDOM_SEED
     if weights == 'pretrained':
@@ -187,7 +230,10 @@ def max_weights_bytes(name):
     the model is built. :func:`load_npz` then checks every array against the model itself.
     """
     from trt_classifier.safe_npz import MAX_ITEMSIZE
-    return get_spec(name).published_params * 2 * MAX_ITEMSIZE + (64 << 20)
+    spec = get_spec(name)
+    if spec.kind == 'chainer':  # a user's class: its size is known only once built
+        return USER_MAX_WEIGHTS_BYTES
+    return spec.published_params * 2 * MAX_ITEMSIZE + (64 << 20)
 
 
 def check_weights_file(name, path):
