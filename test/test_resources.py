@@ -81,7 +81,9 @@ def test_sampler_on_a_real_busy_process():
         child.wait(30)
     stats = summary['processes']['child']
     assert stats['samples'] >= 5 and stats['cpu_s'] > 0.05  # a busy child, on a shared machine
-    assert 5 < stats['cpu_percent'] <= 110  # at most one core: one busy thread
+    # one busy thread: about one core. /proc counts CPU time in 10 ms ticks and the window is
+    # ~1 s, so allow generous jitter; two busy cores would read ~200%
+    assert 5 < stats['cpu_percent'] <= 150
     assert stats['peak_rss_mb'] >= 80 and stats['peak_rss_mb'] >= stats['mean_rss_mb']
     assert 0 < summary['machine_cpu_percent'] <= 100 and summary['cores'] >= 1
     assert resources.read_process(child.pid) is None  # reaped: gone
