@@ -13,7 +13,7 @@ import types
 import numpy
 import pytest
 
-from trt_classifier import models
+from trt_classifier import artefacts, models
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models import torch_legacy
@@ -92,11 +92,13 @@ def test_npz_round_trip(tmp_path, name):
     _perturb(model, 7)
     path = str(tmp_path / (name + '.npz'))
     chainer.serializers.save_npz(path, model)
-    loaded, identity = models.load_model(name, weights=path)
+    weights = artefacts.resolve_weights(name, path)
+    loaded, identity = artefacts.chainer_model(weights), weights.identity
     x = batch()
     expected = run(model, x)
     numpy.testing.assert_array_equal(run(loaded, x), expected)
-    random_model, random_identity = models.load_model(name, weights='random')
+    weights = artefacts.resolve_weights(name, 'random')
+    random_model, random_identity = artefacts.chainer_model(weights), weights.identity
     assert random_identity == 'random-seed0'
     assert identity != random_identity
     assert not numpy.allclose(run(random_model, x), expected)
@@ -110,7 +112,7 @@ def test_resnet101_loads_chainer_layout_npz(tmp_path):
             link.avg_var[...] = 2.0
     path = str(tmp_path / 'ResNet-101-model.npz')
     chainer.serializers.save_npz(path, source, compression=False)
-    loaded, _ = models.load_model('resnet101', weights=path)
+    loaded = artefacts.chainer_model(artefacts.resolve_weights('resnet101', path))
     x = batch(scale=255.0)
     with chainer.using_config('train', False), chainer.no_backprop_mode():
         expected = source.forward(x, layers=['fc6'])['fc6'].array
@@ -128,7 +130,7 @@ def test_wrong_npz_names_the_file_and_model(tmp_path):
     path = str(tmp_path / 'squeeze.npz')
     chainer.serializers.save_npz(path, model)
     with pytest.raises(ClassifierError) as info:
-        models.load_model('efficientnet_lite0', weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights('efficientnet_lite0', path))
     assert path in str(info.value) and 'efficientnet_lite0' in str(info.value)
 
 
@@ -371,7 +373,7 @@ def test_saved_import_errors_keep_no_stack(monkeypatch):
     drop_import_tracebacks()
     gc.collect()
     assert ref() is None and str(module.saved_error) == 'No module named PIL'
-    models.load_model('squeezenet1_1', 'random')
+    artefacts.chainer_model(artefacts.resolve_weights('squeezenet1_1', 'random'))
     saved = [v for name, m in list(sys.modules.items()) if name.startswith('chainer') and m
              for v in vars(m).values() if isinstance(v, BaseException)]
     assert all(v.__traceback__ is None for v in saved)

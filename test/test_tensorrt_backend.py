@@ -25,11 +25,11 @@ import types
 
 import numpy
 import pytest
+from support import RecordingLog
 
-from trt_classifier import cuda_plumbing
+from trt_classifier import artefacts, cuda_plumbing
 from trt_classifier.backends import create_backend
 from trt_classifier.errors import BackendUnavailable, ClassifierError
-from trt_classifier.testing import RecordingLog
 
 
 # -- a fake pycuda.driver ---------------------------------------------------------------------
@@ -504,32 +504,31 @@ def make_fake_trt(version, cuda, fast_fp16=True):
     return trt
 
 
-def fake_export_module(onnx_content=b'ONNX model'):
-    module = types.ModuleType('trt_classifier.export')
-    module.calls = []
+def fake_onnx_export(onnx_content=b'ONNX model'):
+    """Return a stand-in for the export step: it writes ``onnx_content``, records each call."""
 
-    def ensure_onnx(model, weights='random', cache_dir=None, opset=11, input_size=224, log=None):
-        module.calls.append((model, weights, opset, input_size))
-        path = os.path.join(cache_dir, 'onnx', '%s.onnx' % model)
+    def onnx_export(weights, input_size=224, opset=11, log=None, steps=None):
+        onnx_export.calls.append((weights.model, weights.request, opset, input_size))
+        path = os.path.join(weights.cache_dir, 'onnx', '%s.onnx' % weights.model)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'wb') as f:
             f.write(onnx_content)
-        return path, hashlib.sha256(onnx_content).hexdigest()
+        return artefacts.OnnxFile(path, hashlib.sha256(onnx_content).hexdigest())
 
-    module.ensure_onnx = ensure_onnx
-    return module
+    onnx_export.calls = []
+    return onnx_export
 
 
 @pytest.fixture(params=['8.0.1.6', '8.2.1.8', '8.6.2', '10.3.0'])
 def fake_trt(request, monkeypatch, fake_cuda):
-    """Install fake tensorrt, pycuda.driver and trt_classifier.export modules."""
+    """Install fake tensorrt and pycuda.driver modules and a fake ONNX export step."""
     trt = make_fake_trt(request.param, fake_cuda)
     pycuda = types.ModuleType('pycuda')
     pycuda.driver = fake_cuda
     monkeypatch.setitem(sys.modules, 'tensorrt', trt)
     monkeypatch.setitem(sys.modules, 'pycuda', pycuda)
     monkeypatch.setitem(sys.modules, 'pycuda.driver', fake_cuda)
-    monkeypatch.setitem(sys.modules, 'trt_classifier.export', fake_export_module())
+    monkeypatch.setattr(artefacts, 'onnx_export', fake_onnx_export())
     from trt_classifier.backends import tensorrt_backend
     monkeypatch.setattr(tensorrt_backend, '_TRT_LOGGER', {})
     monkeypatch.setattr(tensorrt_backend, 'probe_gpus', lambda: ([('NVIDIA Tegra X1', '5.3')], ''))
@@ -648,8 +647,8 @@ def test_fake_bad_precision_fails_before_gpu(fake_trt, fake_cuda, tmp_path):
 
 def test_fake_input_size_option_reaches_export_and_shape_check(
         monkeypatch, fake_trt, fake_cuda, tmp_path):
-    export = fake_export_module()
-    monkeypatch.setitem(sys.modules, 'trt_classifier.export', export)
+    export = fake_onnx_export()
+    monkeypatch.setattr(artefacts, 'onnx_export', export)
     with pytest.raises(ClassifierError) as info:
         _backend(tmp_path, RecordingLog(), options={'input_size': 160}).load()
     assert export.calls == [('squeezenet1_1', 'random', 11, 160)]

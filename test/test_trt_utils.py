@@ -10,10 +10,10 @@ import types
 
 import numpy
 import pytest
+from support import RecordingLog
 
 from trt_classifier import trt_utils
 from trt_classifier.errors import ClassifierError
-from trt_classifier.testing import RecordingLog
 
 ONNX_SHA = 'ab' * 32
 KEY_ARGS = (ONNX_SHA, '8.2.1.8', 'NVIDIA Tegra X1', (5, 3), 'fp16', 256 << 20, (1, 3, 224, 224))

@@ -567,8 +567,8 @@ def record_onnxruntime(model, device='cpu', runs=10, weights='random', cache_dir
                 unprofiled.append(backend.last_inference_ms)
             original = optimized = None
             if graphs:
-                original = onnx_graph_summary(onnx.load(backend.onnx_path))
-                optimized = _ort_optimized_graph(backend.onnx_path, backend.session, log)
+                original = onnx_graph_summary(onnx.load(backend.onnx.path))
+                optimized = _ort_optimized_graph(backend.onnx.path, backend.session, log)
             providers = backend.session.get_providers()
             info = backend.describe()
     finally:

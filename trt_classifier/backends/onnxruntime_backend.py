@@ -4,10 +4,9 @@
 
 import numpy
 
+from trt_classifier import artefacts
 from trt_classifier.backends.base import Backend
 from trt_classifier.errors import BackendUnavailable
-from trt_classifier.export import DEFAULT_OPSET, ensure_onnx
-from trt_classifier.models import get_spec, weights_id
 
 
 def choose_providers(device_kind, device_id, available, use_tensorrt=False):
@@ -32,11 +31,11 @@ class OnnxRuntimeBackend(Backend):
 
     def _load(self):
         import onnxruntime
-        self.onnx_path, self.onnx_sha = ensure_onnx(
-            self.model_name, self.weights, self.cache_dir, DEFAULT_OPSET,
-            int(self.options.get('input_size', 224)), self.log, self.steps)
-        self.weights_identity = weights_id(self.model_name, self.weights, self.cache_dir)[1]
-        spec = get_spec(self.model_name)  # tensors by the file's own names, its layout and type
+        weights = artefacts.resolve_weights(self.model_name, self.weights, self.cache_dir)
+        self.weights_identity = weights.identity
+        self.onnx = artefacts.onnx_export(weights, int(self.options.get('input_size', 224)),
+                                          log=self.log, steps=self.steps)
+        spec = weights.spec  # tensors by the file's own names, its layout and type
         self.input_name, self.output_name = spec.input_name, spec.output_name
         self.nhwc = spec.layout == 'NHWC'
         self.input_dtype = numpy.dtype(spec.input_dtype)
@@ -49,7 +48,7 @@ class OnnxRuntimeBackend(Backend):
         if self.options.get('profile_prefix'):
             opts.enable_profiling = True
             opts.profile_file_prefix = self.options['profile_prefix']
-        self.session = onnxruntime.InferenceSession(self.onnx_path, opts, providers=providers)
+        self.session = onnxruntime.InferenceSession(self.onnx.path, opts, providers=providers)
 
     def _infer(self, batch):
         if not isinstance(batch, numpy.ndarray):
