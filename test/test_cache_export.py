@@ -276,12 +276,6 @@ def test_truncated_onnx_is_exported_again(squeezenet_onnx, export_dir):
     onnx.checker.check_model(onnx.load(path))
 
 
-def test_onnx_cache_path_holds_the_key():
-    path = artefacts.onnx_cache_path('/c', 'vgg16', 'abc123', 11, 256)
-    assert path == os.path.join('/c', 'onnx', 'vgg16-abc123-op11-256-v%d.onnx' % (
-        export.EXPORT_FORMAT))
-
-
 def test_clean_graph_refuses_dropout():
     from onnx import helper, TensorProto
     node = helper.make_node('Dropout', ['input'], ['logits'], name='drop1')

@@ -169,9 +169,17 @@ def test_cache_miss_build_hit_and_truncated_rebuild_without_cuda(rtx, cache_dir,
     mtime = os.stat(path).st_mtime_ns
 
     hit = RecordingLog()
+    from trt_classifier import cache
+    hashed, real = [], cache.file_sha256
+    monkeypatch.setattr(cache, 'file_sha256', lambda p, *a: hashed.append(p) or real(p, *a))
     assert _build('squeezenet1_1', cache_dir, engines, hit, targets='8.6') == path
     assert hit.infos == ['found cached TensorRT engine %s (checksum verified)' % path]
     assert os.stat(path).st_mtime_ns == mtime
+    # One digest each: the ONNX export is hashed once (it keys the engine), the engine is read
+    # once and checked in memory, random weights have no file.
+    assert [os.path.basename(p) for p in hashed] == [
+        'squeezenet1_1-random-seed0-op11-224-v2.onnx'], hashed
+    monkeypatch.setattr(cache, 'file_sha256', real)
 
     other = RecordingLog()  # other targets: another engine, named after them
     wider = _build('squeezenet1_1', cache_dir, engines, other, targets='8.9,8.6')
