@@ -686,7 +686,7 @@ def test_fake_cupy_input_and_worker_threads(fake_trt, fake_cuda, tmp_path):
 
 def test_fake_profile(fake_trt, fake_cuda, tmp_path):
     with _backend(tmp_path, RecordingLog()) as backend:
-        report = backend.profile(runs=4)
+        report = backend.layer_times(runs=4)
     assert report['runs'] == 4
     assert [(x['name'], x['mean_ms'], x['reports']) for x in report['layers']] == [
         ('Conv_0 + Relu_1', 0.5, 4), ('Gemm_9', 0.25, 4)]
@@ -815,6 +815,6 @@ def test_tensorrt_second_start_hits_cache_and_truncation_rebuilds(real_trt, tmp_
 @pytest.mark.tensorrt
 def test_tensorrt_profile(real_trt, tmp_path):
     with _backend(tmp_path, RecordingLog()) as backend:
-        report = backend.profile(runs=3)
+        report = backend.layer_times(runs=3)
     assert report['layers'] and report['total_ms'] > 0
     assert all(layer['reports'] == 3 for layer in report['layers'])

@@ -359,6 +359,7 @@ class TensorRTBackend(Backend):
     """
 
     name = 'tensorrt'
+    profiled = True
     precisions = None  # fp32/fp16, validated by trt_utils.normalise_precision
     engine_path = None
     _trt = _ctx = _runtime = _engine = _context = _buffers = None
@@ -454,7 +455,34 @@ class TensorRTBackend(Backend):
             raise ClassifierError('TensorRT execution failed (its log above says why)')
         return logits
 
-    def profile(self, runs=10):
+    def record_layers(self, batch, runs):
+        """1 warm-up and ``runs`` plain inferences of ``batch``, then :meth:`layer_times`.
+
+        Returns ``{'timing', 'unprofiled_ms', 'profile': layer_times(runs), 'tensorrt',
+        'precision'}`` (see :class:`Backend`).
+        """
+        self.load()
+        self.infer(batch)  # warm-up
+        unprofiled = []
+        for _ in range(runs):
+            self.infer(batch)
+            unprofiled.append(self.last_inference_ms)
+        return {'tensorrt': self._trt.__version__, 'precision': self.precision,
+                'timing': 'TensorRT IProfiler over execute_v2', 'profile': self.layer_times(runs),
+                'unprofiled_ms': unprofiled}
+
+    @staticmethod
+    def layers_from_record(raw):
+        prof = raw['profile']
+        unprofiled = raw['unprofiled_ms']
+        return trt_utils.trt_layers(prof, prof.get('inspector')), (
+            sum(unprofiled) / len(unprofiled) if unprofiled else None), {
+            'tensorrt': raw.get('tensorrt'), 'precision': raw.get('precision'),
+            'inspector': prof.get('inspector') is not None}, [
+            'layer times come from a separate execute_v2 profiling run; wall_ms is infer() '
+            '(input upload, execution, output download) without the profiler.']
+
+    def layer_times(self, runs=10):
         """Per-layer mean times from a separate synchronous ``execute_v2`` run (section 4).
 
         Returns ``{'runs', 'layers': [{'name', 'mean_ms', 'reports', 'share'}], 'total_ms',
