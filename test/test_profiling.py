@@ -47,35 +47,6 @@ def test_recorded_files_stay_small():
     assert total < 200 * 1000
 
 
-# -- kinds ---------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('name, kind', [
-    # Chainer function names
-    ('Convolution2DFunction', 'conv'), ('FixedBatchNormalization', 'bn'), ('ReLU', 'activation'),
-    ('ClippedReLU', 'activation'), ('Add', 'add'), ('Concat', 'concat'),
-    ('MaxPoolingND', 'pool'), ('MaxPooling2D', 'pool'), ('AveragePooling2D', 'pool'),
-    ('Mean', 'pool'), ('LinearFunction', 'fc'), ('Softmax', 'softmax'), ('Reshape', 'other'),
-    # ONNX / ONNX Runtime op types
-    ('Conv', 'conv'), ('FusedConv', 'conv'), ('nchwc.Conv', 'conv'), ('Relu', 'activation'),
-    ('Clip', 'activation'), ('BatchNormalization', 'bn'), ('Sum', 'add'),
-    ('GlobalAveragePool', 'pool'), ('ReduceMean', 'pool'), ('Gemm', 'fc'), ('MatMul', 'fc'),
-    ('ReorderOutput', 'other'), ('Flatten', 'other'),
-    # TensorRT layer names (ONNX node names) and inspector layer types
-    ('Conv_8', 'conv'), ('Add_9', 'add'), ('Relu_10', 'activation'),
-    ('Convolution2DFunction_3', 'conv'), ('ReLU_0_nchwc', 'activation'),
-    ('CaskConvolution', 'conv'), ('Pooling', 'pool'), ('Shuffle', 'other'),
-    ('PWN(Relu_10)', 'activation'), ('', 'other'), ('Padding', 'other'),
-])
-def test_layer_kind(name, kind):
-    assert layer_kinds.layer_kind(name) == kind
-
-
-def test_primary_kind_and_pattern():
-    assert layer_kinds.primary_kind(['activation', 'bn', 'conv']) == 'conv'
-    assert layer_kinds.primary_kind([]) == 'other'
-    assert layer_kinds.fusion_pattern(['conv', 'bn', 'bn', 'activation']) == 'conv+bn+activation'
-
-
 # -- Chainer, recorded -------------------------------------------------------------------------
 
 def test_chainer_recorded_hook_output(chainer_raw):

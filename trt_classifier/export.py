@@ -147,18 +147,6 @@ def onnx_chunks(skeleton, arrays):
             yield memoryview(data.reshape(-1)).cast('B')
 
 
-def export_model(chain, input_size=224, opset=DEFAULT_OPSET):
-    """Return the cleaned, checked ``onnx.ModelProto`` of ``chain`` (weights inside, in memory).
-
-    For small models and tests; ``artefacts.onnx_export`` streams the same model to a cached
-    file instead.
-    """
-    import onnx
-    skeleton, arrays = export_skeleton(chain, input_size, opset)
-    proto = onnx.ModelProto.FromString(b''.join(bytes(c) for c in onnx_chunks(skeleton, arrays)))
-    return clean_graph(proto)
-
-
 def check_skeleton(skeleton):
     """Run ``onnx.checker`` on the graph with its weights as typed inputs; raise ClassifierError.
 

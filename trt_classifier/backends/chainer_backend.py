@@ -18,8 +18,6 @@ from trt_classifier.compat import import_chainer
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 from trt_classifier.layer_kinds import layer, layer_kind
 
-USE_CUDNN_VALUES = ('always', 'auto', 'never')
-
 
 class ChainerBackend(Backend):
     """Options: ``use_cudnn`` ('auto' | 'always' | 'never'), ``autotune`` (bool).
