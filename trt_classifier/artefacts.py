@@ -62,7 +62,8 @@ def resolve_weights(model, weights='random', cache_dir=None):
     """Step 1: ``weights`` (random, pretrained, auto or an ``.npz`` path) -> :class:`Weights`.
 
     A path is checked (models.check_weights_file: pickle-free, bounded) and hashed, once.
-    ``pretrained`` converts the model's published weights into the cache on first use.
+    ``pretrained`` converts the model's published weights into the cache on first use (its
+    digest is the one that verified the cached file).
     """
     spec = models.get_spec(model)
     if spec.kind == 'onnx':  # the file holds its weights: its digest is the identity
@@ -72,14 +73,15 @@ def resolve_weights(model, weights='random', cache_dir=None):
     if weights == 'random':
         path, identity = None, 'random-seed%d' % models.RANDOM_SEED
     else:
-        path = _weights_path(spec, model, weights, cache_dir)
-        identity = cache.file_sha256(path)[:16]
+        path, sha = _weights_file(spec, model, weights, cache_dir)
+        identity = sha[:16]
     if spec.kind == 'chainer':  # the class's code is part of what an export was made from
         identity = '%s-code%s' % (identity, spec.sha256[:8])
     return Weights(model, weights, spec, path, identity, cache_dir)
 
 
-def _weights_path(spec, model, weights, cache_dir):
+def _weights_file(spec, model, weights, cache_dir):
+    """``(path, sha256)`` of a weights file: converted pretrained weights or the user's."""
     if weights == 'pretrained':
         fn = spec.pretrained_fn()
         if fn is None:
@@ -87,14 +89,14 @@ def _weights_path(spec, model, weights, cache_dir):
                 'model %s has no pretrained weights on this machine (source: %s); use '
                 'weights:=random for benchmarking or weights:=PATH to a Chainer .npz' % (
                     model, spec.weights_source))
-        return fn(cache_dir)
+        return fn(cache_dir)  # cached: the digest that verified it
     path = os.path.expanduser(weights)
     if not os.path.lexists(path):
         raise ClassifierError(
             'weights file %s does not exist (weights must be random, pretrained or a path '
             'to a Chainer .npz)' % path)
     models.check_weights_file(model, path)
-    return path
+    return path, cache.file_sha256(path)
 
 
 def chainer_model(weights):

