@@ -684,6 +684,20 @@ def test_fake_cupy_input_and_worker_threads(fake_trt, fake_cuda, tmp_path):
     assert fake_cuda.memory == {} and fake_cuda.pushes == fake_cuda.pops
 
 
+def test_fake_record_layers_is_what_profiling_normalises(fake_trt, fake_cuda, tmp_path):
+    from trt_classifier import profiling
+    with _backend(tmp_path, RecordingLog()) as backend:
+        raw = backend.record_layers(numpy.zeros((1, 3, 224, 224), numpy.float32), 2)
+    assert len(raw['unprofiled_ms']) == 2 and raw['profile']['runs'] == 2
+    raw.update(backend='tensorrt', model='squeezenet1_1', device='gpu:0')
+    result = profiling.from_raw(json.loads(json.dumps(raw)))  # as stored
+    assert [layer['name'] for layer in result['layers']] == ['Conv_0 + Relu_1', 'Gemm_9']
+    assert result['layers'][0]['pattern'] == 'conv+activation' and result['fused_layers'] == 1
+    assert result['layer_ms_sum'] == 0.75 and result['tensorrt'] == fake_trt.__version__
+    assert result['runs'] == 2 and result['wall_ms'] == result['wall_unprofiled_ms'] > 0
+    assert fake_cuda.pushes == fake_cuda.pops
+
+
 def test_fake_profile(fake_trt, fake_cuda, tmp_path):
     with _backend(tmp_path, RecordingLog()) as backend:
         report = backend.layer_times(runs=4)

@@ -473,12 +473,12 @@ class TensorRTBackend(Backend):
 
     @staticmethod
     def layers_from_record(raw):
-        prof = raw['profile']
-        unprofiled = raw['unprofiled_ms']
-        return trt_utils.trt_layers(prof, prof.get('inspector')), (
-            sum(unprofiled) / len(unprofiled) if unprofiled else None), {
-            'tensorrt': raw.get('tensorrt'), 'precision': raw.get('precision'),
-            'inspector': prof.get('inspector') is not None}, [
+        prof, unprofiled = raw['profile'], raw['unprofiled_ms']
+        layers = trt_utils.trt_layers(prof, prof.get('inspector'))
+        wall = sum(unprofiled) / len(unprofiled) if unprofiled else None
+        extra = {'tensorrt': raw.get('tensorrt'), 'precision': raw.get('precision'),
+                 'inspector': prof.get('inspector') is not None}
+        return layers, wall, extra, [
             'layer times come from a separate execute_v2 profiling run; wall_ms is infer() '
             '(input upload, execution, output download) without the profiler.']
 
