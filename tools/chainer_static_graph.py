@@ -40,7 +40,7 @@ class StaticGraphChainerBackend(ChainerBackend):
         self._wrapped = static_graph(type(self.model).forward)
         self._schedule_built = False
 
-    def _forward(self, x):
+    def forward(self, x):
         if self._schedule_built:
             return self._wrapped(self.model, x)
         # Chainer 7.8.1 prints 'end of build_schedule()' when it records the schedule.

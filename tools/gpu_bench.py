@@ -321,7 +321,7 @@ def overhead_variant(chainer, cupy, model, variant, x, args, sync, spin_for, cyc
     type_check = variant != 'eager_no_type_check'
     out = collections.OrderedDict()
 
-    run = backend._forward  # eager: model.forward; static_graph: the replayed schedule
+    run = backend.forward  # eager: model.forward; static_graph: the replayed schedule
 
     def forward():
         with chainer.using_config('train', False), chainer.no_backprop_mode(), \

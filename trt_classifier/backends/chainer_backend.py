@@ -46,7 +46,12 @@ class ChainerBackend(Backend):
             self.chainer.config.autotune = bool(self.options.get('autotune', False))
         self.use_cudnn = self.options.get('use_cudnn', 'auto')
 
-    def _forward(self, x):
+    def forward(self, x):
+        """Run the model's forward on ``x``; return its Variable (what :meth:`infer` times).
+
+        No config, device or copy: :meth:`infer` sets those around it. A subclass may run it
+        another way (tools/chainer_static_graph.py replays a static schedule).
+        """
         return self.model.forward(x)
 
     def _infer(self, batch):
@@ -55,10 +60,10 @@ class ChainerBackend(Backend):
                 chainer.using_config('use_cudnn', self.use_cudnn):
             if self.device_kind == 'gpu':
                 with self.xp.cuda.Device(self.device_id):
-                    y = self._forward(self.xp.asarray(batch))
+                    y = self.forward(self.xp.asarray(batch))
                     # to_cpu waits for the kernels: the clock stops after the GPU has finished.
                     return chainer.backends.cuda.to_cpu(y.array).reshape(len(y), -1)
-            y = self._forward(batch).array
+            y = self.forward(batch).array
             return y.reshape(len(y), -1)  # a user's network may return (1, N, 1, 1)
 
     def record_layers(self, batch, runs):
