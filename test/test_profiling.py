@@ -116,20 +116,6 @@ def test_chainer_hook_gpu_path_uses_events_without_per_function_sync():
 
 # -- ONNX Runtime, recorded ----------------------------------------------------------------------
 
-def test_ort_recorded_trace(ort_raw):
-    trace = onnxruntime_layers.parse_ort_trace(ort_raw['events'])
-    runs = sorted((e for e in ort_raw['events'] if e['name'] == 'model_run'),
-                  key=lambda e: e['ts'])
-    assert len(runs) == 3 and trace['runs'] == 2  # warm-up dropped
-    assert trace['wall_ms'] == pytest.approx((runs[1]['dur'] + runs[2]['dur']) / 2000.0)
-    assert trace['executed_per_run'] == [39, 39]
-    first = trace['nodes'][0]
-    durations = [e['dur'] for e in ort_raw['events'] if e['name'] == first['name'] +
-                 '_kernel_time' and e['ts'] >= runs[1]['ts']]
-    assert first['ms'] == pytest.approx(sum(durations) / 2000.0)
-    assert first['op'] == 'Conv' and first['provider'] == 'CPUExecutionProvider'
-
-
 def test_ort_recorded_squeezenet_fuses_conv_relu(ort_raw):
     result = profiling.from_raw(ort_raw)
     assert result['executed_layers'] == 39
@@ -167,32 +153,6 @@ def test_ort_recorded_resnet101_fuses_bn_and_residual_add(resnet_raw):
     original = onnxruntime_layers._unique(n['name'] for n in resnet_raw['original']['nodes'])
     assert sorted(claimed) == sorted(original) and result['removed_nodes'] == []
     assert set(result['grouping']) == {'conv', 'pool', 'fc', 'other'}  # no bn/add/relu left
-
-
-def test_ort_fusion_map_reports_folded_nodes():
-    original = {'initializers': ['w'], 'nodes': [
-        {'name': 'Conv_0', 'op': 'Conv', 'inputs': ['x', 'w'], 'outputs': ['c']},
-        {'name': 'Identity_0', 'op': 'Identity', 'inputs': ['c'], 'outputs': ['i']},
-        {'name': 'Relu_0', 'op': 'Relu', 'inputs': ['i'], 'outputs': ['y']}]}
-    optimized = {'nodes': [{'name': 'fused Conv_0', 'op': 'FusedConv', 'activation': 'Relu',
-                            'inputs': ['x', 'w'], 'outputs': ['y']}]}
-    groups, removed = onnxruntime_layers.ort_fusion_map(original, optimized)
-    # the Relu is found through the unclaimed Identity, which is reported as part of the path
-    assert groups == {'fused Conv_0': ['Conv_0', 'Identity_0', 'Relu_0']}
-    assert removed == []
-    optimized['nodes'][0].pop('activation')
-    groups, removed = onnxruntime_layers.ort_fusion_map(original, optimized)
-    assert groups == {'fused Conv_0': ['Conv_0']} and removed == ['Identity_0', 'Relu_0']
-
-
-def test_ort_trace_errors():
-    def run(ts):
-        return {'cat': 'Session', 'name': 'model_run', 'ts': ts, 'dur': 5}
-
-    with pytest.raises(ClassifierError, match='model_run'):
-        onnxruntime_layers.parse_ort_trace([run(0)])
-    with pytest.raises(ClassifierError, match='kernel_time'):
-        onnxruntime_layers.parse_ort_trace([run(0), run(10)])
 
 
 # -- TensorRT: documented name formats only (docs/TENSORRT.md §4), NOT a recorded profile -----

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Record real profiler outputs for ``test/test_profiling.py`` (Chainer hook and ONNX Runtime).
+"""Record real profiler outputs for ``test/test_profiling.py`` and ``test_onnxruntime_layers.py``.
 
 Runs the real Chainer function hook and the real ONNX Runtime profiler (random weights, CPU,
 1 warm-up + 2 runs) through ``trt_classifier.profiling.record`` (each backend's
