@@ -82,13 +82,13 @@ def test_pretrained_efficientnet_lite0_same_top1(cache_dir):
 # -- null and unknown backends ----------------------------------------------------------------
 
 def test_null_backend_does_no_compute(monkeypatch, tmp_path):
-    from trt_classifier import export, models
+    from trt_classifier import artefacts
 
     def forbidden(*args, **kwargs):
         raise AssertionError('the null backend must not build or export a model')
 
-    monkeypatch.setattr(models, 'load_model', forbidden)
-    monkeypatch.setattr(export, 'ensure_onnx', forbidden)
+    for step in ('resolve_weights', 'chainer_model', 'onnx_export'):
+        monkeypatch.setattr(artefacts, step, forbidden)
     cache_dir = str(tmp_path / 'cache')
     with create_backend('null', 'vgg16', cache_dir=cache_dir) as backend:
         out = backend.infer(numpy.zeros((1, 3, 224, 224), numpy.float32))

@@ -2,6 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Backend registry, devices and ONNX Runtime provider choice."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy
 import pytest
 
@@ -45,3 +50,20 @@ def test_null_backend_times_itself():
         assert logits.shape == (1, 1000) and backend.last_inference_ms >= 0
         assert backend.describe()['backend'] == 'null'
         assert backend.describe()['weights'] == 'none'  # whatever was asked: it has none
+
+
+def test_static_graph_experiment_replays_eager_on_the_cpu(cache_dir):
+    """tools/chainer_static_graph.py (the experiment kept out of the backend) still runs.
+
+    On the CPU here; test_gpu.py runs it on the GPU, where it was measured.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (root, os.environ.get('PYTHONPATH')) if p))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(root, 'tools', 'chainer_static_graph.py'), '--device',
+         'cpu', '--models', 'squeezenet1_1', '--cache-dir', cache_dir],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-4000:]
+    summary = json.loads(proc.stdout.decode('utf-8'))
+    assert summary['ok'] and len(summary['relative_l2']['squeezenet1_1']) == 4, summary

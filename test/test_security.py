@@ -16,14 +16,14 @@ import zipfile
 
 import numpy
 import pytest
+from support import Probe
 
-from trt_classifier import cache, cli, models, safe_npz
+from trt_classifier import artefacts, cache, cli, models, safe_npz
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.imgconv import rgb_to_image_msg
 from trt_classifier.preprocess import load_labels
 from trt_classifier.safe_files import read_small_text_file
-from trt_classifier.testing import Probe
 
 import test_node_e2e as e2e  # noqa: I100 (the sibling test module: its fixture and helpers)
 
@@ -130,7 +130,7 @@ def test_object_array_npz_is_refused_and_runs_nothing(tmp_path, arrays):
     marker = tmp_path / 'code-ran'
     path = evil_npz(tmp_path, arrays, marker)
     with pytest.raises(ClassifierError) as info:
-        models.load_model(MODEL, weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights(MODEL, path))
     message = str(info.value)
     assert path in message and "'conv1/W'" in message and 'dtype object' in message
     assert '\n' not in message
@@ -174,7 +174,7 @@ def test_batchnorm_statistics_and_counts_are_loaded(tmp_path):
     bns[0].N = 7
     path = str(tmp_path / 'eff.npz')
     chainer.serializers.save_npz(path, model)
-    loaded, _identity = models.load_model('efficientnet_lite0', weights=path)
+    loaded = artefacts.chainer_model(artefacts.resolve_weights('efficientnet_lite0', path))
     first = [link for link in loaded.links()
              if isinstance(link, chainer.links.BatchNormalization)][0]
     assert (first.avg_mean == 0.25).all() and first.N == 7 and type(first.N) is int
@@ -199,7 +199,7 @@ def test_bombs_are_refused_without_inflating_or_allocating(tmp_path, arrays, mak
 
     def load():
         try:
-            models.load_model(MODEL, weights=path)
+            artefacts.chainer_model(artefacts.resolve_weights(MODEL, path))
         except ClassifierError as exc:
             errors.append(str(exc))
     peak = peak_memory_of(load)
@@ -220,7 +220,7 @@ def test_archives_with_too_many_entries_are_refused_before_parsing(tmp_path, nam
         for i in range(12000):
             zf.writestr('%0*d.npy' % (name_chars, i), empty)
     with pytest.raises(ClassifierError) as info:
-        models.weights_id(MODEL, path)
+        artefacts.resolve_weights(MODEL, path)
     assert expected in str(info.value) and path in str(info.value), str(info.value)
 
 
@@ -233,14 +233,14 @@ def test_archives_with_too_many_entries_are_refused_before_parsing(tmp_path, nam
 def test_wrong_dtype_or_shape_names_the_array(tmp_path, arrays, change, expected):
     path = write_npz(tmp_path / 'wrong.npz', dict(arrays, **{'conv1/W': change(arrays)}))
     with pytest.raises(ClassifierError) as info:
-        models.load_model(MODEL, weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights(MODEL, path))
     assert expected in str(info.value) and "'conv1/W'" in str(info.value), str(info.value)
 
 
 def test_missing_array_is_an_error(tmp_path, arrays):
     path = write_npz(tmp_path / 'short.npz', {k: v for k, v in arrays.items() if k != 'conv1/b'})
     with pytest.raises(ClassifierError) as info:
-        models.load_model(MODEL, weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights(MODEL, path))
     assert "has no array 'conv1/b'" in str(info.value)
 
 
@@ -250,7 +250,7 @@ def test_truncated_archive_gives_one_line(tmp_path, arrays, cut):
     with open(path, 'r+b') as f:
         f.truncate(int(os.path.getsize(path) * cut))
     with pytest.raises(ClassifierError) as info:
-        models.load_model(MODEL, weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights(MODEL, path))
     message = str(info.value)
     assert 'is not a readable .npz archive' in message and path in message, message
     assert '\n' not in message
@@ -266,7 +266,7 @@ def test_corrupted_member_fails_its_crc(tmp_path, arrays):
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ClassifierError) as info:
-        models.load_model(MODEL, weights=path)
+        artefacts.chainer_model(artefacts.resolve_weights(MODEL, path))
     assert 'CRC' in str(info.value) and "'conv1/W'" in str(info.value), str(info.value)
 
 
@@ -275,7 +275,7 @@ def test_weights_that_are_not_regular_files(tmp_path):
     os.mkfifo(fifo)
     for path, kind in ((fifo, 'a FIFO'), ('/dev/zero', 'a character device')):
         with pytest.raises(ClassifierError) as info:
-            models.weights_id(MODEL, path)
+            artefacts.resolve_weights(MODEL, path)
         assert 'is not a regular file (%s)' % kind in str(info.value)
 
 
@@ -284,7 +284,7 @@ def test_oversized_weights_file_is_refused_before_reading(tmp_path):
     with open(path, 'wb') as f:
         f.truncate(models.max_weights_bytes(MODEL) + 1)  # sparse: no disk used
     with pytest.raises(ClassifierError) as info:
-        models.weights_id(MODEL, path)
+        artefacts.resolve_weights(MODEL, path)
     assert 'has %d bytes' % (models.max_weights_bytes(MODEL) + 1) in str(info.value)
 
 

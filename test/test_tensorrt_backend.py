@@ -25,11 +25,11 @@ import types
 
 import numpy
 import pytest
+from support import RecordingLog
 
-from trt_classifier import cuda_plumbing
+from trt_classifier import artefacts, cuda_plumbing
 from trt_classifier.backends import create_backend
 from trt_classifier.errors import BackendUnavailable, ClassifierError
-from trt_classifier.testing import RecordingLog
 
 
 # -- a fake pycuda.driver ---------------------------------------------------------------------
@@ -504,32 +504,31 @@ def make_fake_trt(version, cuda, fast_fp16=True):
     return trt
 
 
-def fake_export_module(onnx_content=b'ONNX model'):
-    module = types.ModuleType('trt_classifier.export')
-    module.calls = []
+def fake_onnx_export(onnx_content=b'ONNX model'):
+    """Return a stand-in for the export step: it writes ``onnx_content``, records each call."""
 
-    def ensure_onnx(model, weights='random', cache_dir=None, opset=11, input_size=224, log=None):
-        module.calls.append((model, weights, opset, input_size))
-        path = os.path.join(cache_dir, 'onnx', '%s.onnx' % model)
+    def onnx_export(weights, input_size=224, opset=11, log=None, steps=None):
+        onnx_export.calls.append((weights.model, weights.request, opset, input_size))
+        path = os.path.join(weights.cache_dir, 'onnx', '%s.onnx' % weights.model)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'wb') as f:
             f.write(onnx_content)
-        return path, hashlib.sha256(onnx_content).hexdigest()
+        return artefacts.OnnxFile(path, hashlib.sha256(onnx_content).hexdigest())
 
-    module.ensure_onnx = ensure_onnx
-    return module
+    onnx_export.calls = []
+    return onnx_export
 
 
 @pytest.fixture(params=['8.0.1.6', '8.2.1.8', '8.6.2', '10.3.0'])
 def fake_trt(request, monkeypatch, fake_cuda):
-    """Install fake tensorrt, pycuda.driver and trt_classifier.export modules."""
+    """Install fake tensorrt and pycuda.driver modules and a fake ONNX export step."""
     trt = make_fake_trt(request.param, fake_cuda)
     pycuda = types.ModuleType('pycuda')
     pycuda.driver = fake_cuda
     monkeypatch.setitem(sys.modules, 'tensorrt', trt)
     monkeypatch.setitem(sys.modules, 'pycuda', pycuda)
     monkeypatch.setitem(sys.modules, 'pycuda.driver', fake_cuda)
-    monkeypatch.setitem(sys.modules, 'trt_classifier.export', fake_export_module())
+    monkeypatch.setattr(artefacts, 'onnx_export', fake_onnx_export())
     from trt_classifier.backends import tensorrt_backend
     monkeypatch.setattr(tensorrt_backend, '_TRT_LOGGER', {})
     monkeypatch.setattr(tensorrt_backend, 'probe_gpus', lambda: ([('NVIDIA Tegra X1', '5.3')], ''))
@@ -648,8 +647,8 @@ def test_fake_bad_precision_fails_before_gpu(fake_trt, fake_cuda, tmp_path):
 
 def test_fake_input_size_option_reaches_export_and_shape_check(
         monkeypatch, fake_trt, fake_cuda, tmp_path):
-    export = fake_export_module()
-    monkeypatch.setitem(sys.modules, 'trt_classifier.export', export)
+    export = fake_onnx_export()
+    monkeypatch.setattr(artefacts, 'onnx_export', export)
     with pytest.raises(ClassifierError) as info:
         _backend(tmp_path, RecordingLog(), options={'input_size': 160}).load()
     assert export.calls == [('squeezenet1_1', 'random', 11, 160)]
@@ -685,9 +684,23 @@ def test_fake_cupy_input_and_worker_threads(fake_trt, fake_cuda, tmp_path):
     assert fake_cuda.memory == {} and fake_cuda.pushes == fake_cuda.pops
 
 
+def test_fake_record_layers_is_what_profiling_normalises(fake_trt, fake_cuda, tmp_path):
+    from trt_classifier import profiling
+    with _backend(tmp_path, RecordingLog()) as backend:
+        raw = backend.record_layers(numpy.zeros((1, 3, 224, 224), numpy.float32), 2)
+    assert len(raw['unprofiled_ms']) == 2 and raw['profile']['runs'] == 2
+    raw.update(backend='tensorrt', model='squeezenet1_1', device='gpu:0')
+    result = profiling.from_raw(json.loads(json.dumps(raw)))  # as stored
+    assert [layer['name'] for layer in result['layers']] == ['Conv_0 + Relu_1', 'Gemm_9']
+    assert result['layers'][0]['pattern'] == 'conv+activation' and result['fused_layers'] == 1
+    assert result['layer_ms_sum'] == 0.75 and result['tensorrt'] == fake_trt.__version__
+    assert result['runs'] == 2 and result['wall_ms'] == result['wall_unprofiled_ms'] > 0
+    assert fake_cuda.pushes == fake_cuda.pops
+
+
 def test_fake_profile(fake_trt, fake_cuda, tmp_path):
     with _backend(tmp_path, RecordingLog()) as backend:
-        report = backend.profile(runs=4)
+        report = backend.layer_times(runs=4)
     assert report['runs'] == 4
     assert [(x['name'], x['mean_ms'], x['reports']) for x in report['layers']] == [
         ('Conv_0 + Relu_1', 0.5, 4), ('Gemm_9', 0.25, 4)]
@@ -816,6 +829,6 @@ def test_tensorrt_second_start_hits_cache_and_truncation_rebuilds(real_trt, tmp_
 @pytest.mark.tensorrt
 def test_tensorrt_profile(real_trt, tmp_path):
     with _backend(tmp_path, RecordingLog()) as backend:
-        report = backend.profile(runs=3)
+        report = backend.layer_times(runs=3)
     assert report['layers'] and report['total_ms'] > 0
     assert all(layer['reports'] == 3 for layer in report['layers'])

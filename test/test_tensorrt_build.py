@@ -23,6 +23,7 @@ import types
 
 import numpy
 import pytest
+from support import RecordingLog
 
 from trt_classifier import agreement
 from trt_classifier.backends import create_backend
@@ -30,7 +31,6 @@ from trt_classifier.errors import BackendUnavailable, ClassifierError
 from trt_classifier.frames import read_rgb, samples_dir
 from trt_classifier.models import get_spec, MODELS, pretrained_available
 from trt_classifier.preprocess import Preprocessor
-from trt_classifier.testing import RecordingLog
 
 ALL_TARGETS = 'cc80_86_89_120_121'  # the portable default of TensorRT-RTX 1.7.1
 FP16_MODELS = ('squeezenet1_1', 'efficientnet_lite0')
@@ -109,12 +109,12 @@ def test_fp16_onnx_agrees_with_fp32_on_photos(cache_dir):
     2e-2 (measured up to 8e-3 on the four photos).
     """
     import onnxruntime
-    from trt_classifier.export import ensure_onnx
-    from trt_classifier.fp16_onnx import ensure_fp16_onnx
+    from trt_classifier import artefacts
     if not pretrained_available('efficientnet_lite0', cache_dir):
         pytest.skip('efficientnet_lite0 pretrained weights are not available here')
-    fp32_path, fp32_sha = ensure_onnx('efficientnet_lite0', 'pretrained', cache_dir)
-    fp16_path, _sha = ensure_fp16_onnx(fp32_path, fp32_sha, RecordingLog())
+    fp32 = artefacts.onnx_export(
+        artefacts.resolve_weights('efficientnet_lite0', 'pretrained', cache_dir))
+    fp32_path, fp16_path = fp32.path, artefacts.onnx_fp16(fp32, RecordingLog()).path
     cpu = ['CPUExecutionProvider']
     fp32 = onnxruntime.InferenceSession(fp32_path, providers=cpu)
     fp16 = onnxruntime.InferenceSession(fp16_path, providers=cpu)
@@ -132,15 +132,16 @@ def test_fp16_onnx_agrees_with_fp32_on_photos(cache_dir):
 @pytest.mark.parametrize('damage', ['corrupt', 'truncated'])
 def test_parser_errors_are_reported(rtx, damage, cache_dir, tmp_path):
     from trt_classifier.backends.tensorrt_backend import _build as build, _Job
-    from trt_classifier.export import ensure_onnx
-    good, _sha = ensure_onnx('squeezenet1_1', 'random', cache_dir)
+    from trt_classifier import artefacts
+    weights = artefacts.resolve_weights('squeezenet1_1', 'random', cache_dir)
+    good = artefacts.onnx_export(weights).path
     bad = str(tmp_path / ('%s.onnx' % damage))
     with open(good, 'rb') as f:
         data = f.read()
     with open(bad, 'wb') as f:
         f.write(b'\x08\xff\xff not a protobuf' if damage == 'corrupt' else data[:len(data) // 2])
-    job = _Job(rtx, 'squeezenet1_1', 'fp32', (bad, 'x' * 64), 1 << 28, (1, 3, 224, 224),
-               str(tmp_path), targets=['8.6'])
+    job = _Job(rtx, weights, 'fp32', artefacts.OnnxFile(bad, 'x' * 64), 1 << 28,
+               (1, 3, 224, 224), str(tmp_path), targets=['8.6'])
     with pytest.raises(ClassifierError) as info:
         build(rtx, job, RecordingLog())
     message = str(info.value)
@@ -168,9 +169,17 @@ def test_cache_miss_build_hit_and_truncated_rebuild_without_cuda(rtx, cache_dir,
     mtime = os.stat(path).st_mtime_ns
 
     hit = RecordingLog()
+    from trt_classifier import cache
+    hashed, real = [], cache.file_sha256
+    monkeypatch.setattr(cache, 'file_sha256', lambda p, *a: hashed.append(p) or real(p, *a))
     assert _build('squeezenet1_1', cache_dir, engines, hit, targets='8.6') == path
     assert hit.infos == ['found cached TensorRT engine %s (checksum verified)' % path]
     assert os.stat(path).st_mtime_ns == mtime
+    # One digest each: the ONNX export is hashed once (it keys the engine), the engine is read
+    # once and checked in memory, random weights have no file.
+    assert [os.path.basename(p) for p in hashed] == [
+        'squeezenet1_1-random-seed0-op11-224-v2.onnx'], hashed
+    monkeypatch.setattr(cache, 'file_sha256', real)
 
     other = RecordingLog()  # other targets: another engine, named after them
     wider = _build('squeezenet1_1', cache_dir, engines, other, targets='8.9,8.6')
@@ -362,8 +371,9 @@ def test_node_on_a_fake_gpu_uses_the_aot_engine_for_its_compute_capability(
     _probe(monkeypatch, [('NVIDIA GeForce RTX 3090', '8.6')])
     cache = str(tmp_path / 'cache')
     os.makedirs(os.path.join(cache, 'onnx'))
-    from trt_classifier.export import ensure_onnx
-    for name in os.listdir(os.path.dirname(ensure_onnx('squeezenet1_1', 'random', cache_dir)[0])):
+    from trt_classifier import artefacts
+    shared = artefacts.onnx_export(artefacts.resolve_weights('squeezenet1_1', 'random', cache_dir))
+    for name in os.listdir(os.path.dirname(shared.path)):
         if name.startswith('squeezenet1_1-random'):  # the shared export, without exporting again
             os.link(os.path.join(cache_dir, 'onnx', name), os.path.join(cache, 'onnx', name))
     aot = _build('squeezenet1_1', cache, None, RecordingLog(), targets='8.6,8.9')

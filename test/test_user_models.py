@@ -18,6 +18,7 @@ import numpy
 import onnx
 from onnx import helper, TensorProto
 import pytest
+from support import Probe
 
 from trt_classifier import models
 from trt_classifier.errors import ClassifierError
@@ -25,7 +26,6 @@ from trt_classifier.imgconv import (compressed_msg_to_rgb, ImageError, rgb_to_co
                                     rgb_to_image_msg)
 from trt_classifier.preprocess import softmax
 from trt_classifier.procs import NodeProcess, ros_args
-from trt_classifier.testing import Probe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABELS = ['red', 'green', 'blue', 'dark']
@@ -479,7 +479,7 @@ def test_build_engine_takes_each_file(onnx_files, name, tmp_path):
     """The package's own build path (``build-engine --model FILE``) on TensorRT-RTX."""
     pytest.importorskip('tensorrt_rtx', reason='TensorRT-RTX builder not installed')
     from trt_classifier.backends.tensorrt_backend import build_engine
-    from trt_classifier.testing import RecordingLog
+    from support import RecordingLog
     folder = sorted(os.listdir(os.path.dirname(onnx_files[name])))
     log = RecordingLog()
     path = build_engine(onnx_files[name], cache_dir=str(tmp_path), log=log,
@@ -612,7 +612,7 @@ def test_tensorrt_backend_binds_the_files_own_tensor_names(onnx_files, name, tmp
                                                            monkeypatch):
     from trt_classifier.backends import create_backend
     from trt_classifier.classifier_node import Config, DEFAULTS
-    from trt_classifier.testing import RecordingLog
+    from support import RecordingLog
     spec = models.resolve_model_spec(onnx_files[name])
     cuda = _fake_trt_for(spec, monkeypatch)
     config = Config(dict(DEFAULTS, model=onnx_files[name], backend='onnxruntime'))

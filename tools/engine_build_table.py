@@ -34,10 +34,9 @@ def _child(args, env=None):
 def prepare(cache, model):
     """Export ``model`` (random weights) and convert it to fp16, in a child process."""
     code = ('import sys\n'
-            'from trt_classifier.export import ensure_onnx\n'
-            'from trt_classifier.fp16_onnx import ensure_fp16_onnx\n'
-            'path, sha = ensure_onnx(sys.argv[1], "random", sys.argv[2])\n'
-            'ensure_fp16_onnx(path, sha)\n')
+            'from trt_classifier import artefacts\n'
+            'weights = artefacts.resolve_weights(sys.argv[1], "random", sys.argv[2])\n'
+            'artefacts.onnx_fp16(artefacts.onnx_export(weights))\n')
     code_, out, _usage = _child(['-c', code, model, cache])
     if code_:
         raise SystemExit('preparing %s failed:\n%s' % (model, out))

@@ -12,10 +12,9 @@ import sys
 import tempfile
 import time
 
-from trt_classifier import models
+from trt_classifier import artefacts, models
 from trt_classifier.agreement import relative_l2
 from trt_classifier.backends import create_backend
-from trt_classifier.export import ensure_onnx
 from trt_classifier.frames import read_rgb, samples_dir
 from trt_classifier.preprocess import Preprocessor
 from trt_classifier.stats import summarize
@@ -41,7 +40,7 @@ def main(argv):
     print('|---|---:|---:|---:|---:|---:|---:|')
     for name in names:
         start = time.perf_counter()
-        path, _sha = ensure_onnx(name, 'random', cache)
+        path = artefacts.onnx_export(artefacts.resolve_weights(name, 'random', cache)).path
         export_s = time.perf_counter() - start
         batch = Preprocessor.for_model(models.get_spec(name))(photo)
         with create_backend('chainer', name, cache_dir=cache) as chainer, \

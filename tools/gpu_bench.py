@@ -6,7 +6,8 @@ For each model the protocol is 1 untimed warm-up + N timed forwards of batch 1, 
 weights, on a real sample photo:
 
 * ``chainer/gpu`` eager, its input preprocessed on the GPU (``GpuPreprocessor``, timed apart);
-* ``chainer/gpu`` with ``static_graph`` (Chainer's static subgraph optimisation), same protocol,
+* ``chainer/gpu`` with ``static_graph`` (Chainer's static subgraph optimisation, the experiment
+  in tools/chainer_static_graph.py), same protocol,
   in the same run as the eager baseline;
 * ``chainer/cpu`` and ``onnxruntime/cpu``, their input preprocessed on the CPU.
 
@@ -34,6 +35,7 @@ import sys
 import time
 import traceback
 
+from chainer_static_graph import StaticGraphChainerBackend  # tools/, beside this file
 import cv2
 import numpy
 
@@ -105,6 +107,15 @@ def finish_record(record):
     return record
 
 
+def new_backend(name, model, device, variant, cache_dir, options=None):
+    """Return the registry's backend, or for the ``static_graph`` variant this tool's own."""
+    if variant == 'static_graph':
+        return StaticGraphChainerBackend(model, weights='random', device=device,
+                                         cache_dir=cache_dir, options=options)
+    return backend_registry.create_backend(name, model, weights='random', device=device,
+                                           cache_dir=cache_dir, options=options)
+
+
 def bench_backend(model, backend_name, device, variant, photo, args, sync, options=None):
     """1 warm-up + N timed (preprocess, infer) on ``photo``; return the record and last logits."""
     spec = get_spec(model)
@@ -117,9 +128,7 @@ def bench_backend(model, backend_name, device, variant, photo, args, sync, optio
         else:
             pre = Preprocessor.for_model(spec)
         opts = dict(options or {})
-        backend = backend_registry.create_backend(
-            backend_name, model, weights='random', device=device, cache_dir=args.cache_dir,
-            options=opts)
+        backend = new_backend(backend_name, model, device, variant, args.cache_dir, opts)
         start = time.perf_counter()
         backend.load()
         record['info'] = backend.describe()
@@ -164,7 +173,7 @@ def bench_models(args, photo, sync, have_gpu):
         if have_gpu:
             plan.append(('chainer', 'gpu', 'eager', {}))
             if args.static_graph:
-                plan.append(('chainer', 'gpu', 'static_graph', {'static_graph': True}))
+                plan.append(('chainer', 'gpu', 'static_graph', {}))
         plan.append(('chainer', 'cpu', 'eager', {}))
         if model not in args.skip_ort:
             plan.append(('onnxruntime', 'cpu', 'eager', {}))
@@ -306,17 +315,13 @@ def overhead_analysis(args, sync):
 
 
 def overhead_variant(chainer, cupy, model, variant, x, args, sync, spin_for, cycles_per_ms):
-    backend = backend_registry.create_backend(
-        'chainer', model, weights='random', device='gpu', cache_dir=args.cache_dir,
-        options={'static_graph': variant == 'static_graph'})
+    backend = new_backend('chainer', model, 'gpu', variant, args.cache_dir)
     backend.load()
-    if variant == 'static_graph' and not getattr(backend, 'static_graph', False):
-        raise RuntimeError('this ChainerBackend has no static_graph option')
     n = args.overhead_iterations
     type_check = variant != 'eager_no_type_check'
     out = collections.OrderedDict()
 
-    run = getattr(backend, '_run', None) or backend.model.forward
+    run = backend.forward  # eager: model.forward; static_graph: the replayed schedule
 
     def forward():
         with chainer.using_config('train', False), chainer.no_backprop_mode(), \
@@ -451,14 +456,15 @@ def profile_forward(args, sync):
 
 def prepare_onnx(args):
     """Export the ONNX files ONNX Runtime needs (cached); record which failed."""
-    from trt_classifier.export import ensure_onnx
+    from trt_classifier import artefacts
     failed = {}
     for model in args.models:
         if model in args.skip_ort:
             continue
         start = time.perf_counter()
         try:
-            path, _sha = ensure_onnx(model, 'random', args.cache_dir)
+            path = artefacts.onnx_export(
+                artefacts.resolve_weights(model, 'random', args.cache_dir)).path
             log('onnx', model, path, '%.1f s' % (time.perf_counter() - start))
         except Exception as exc:  # that model's ORT run is skipped with the reason
             failed[model] = '%s: %s' % (type(exc).__name__, exc)

@@ -12,7 +12,7 @@ import time
 
 import numpy
 
-from trt_classifier import models
+from trt_classifier import artefacts, models
 from trt_classifier.compat import import_chainer
 
 WARMUP = 1
@@ -22,7 +22,7 @@ RUNS = 5
 def measure(name):
     chainer = import_chainer()
     spec = models.get_spec(name)
-    model, _ = models.load_model(name, 'random')
+    model = artefacts.chainer_model(artefacts.resolve_weights(name, 'random'))
     params = sum(p.size for p in model.params())
     x = numpy.random.RandomState(0).rand(1, 3, spec.input_size, spec.input_size)
     x = x.astype(numpy.float32)

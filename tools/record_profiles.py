@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Record real profiler outputs for ``test/test_profiling.py`` (Chainer hook and ONNX Runtime).
+"""Record real profiler outputs for ``test/test_profiling.py`` and ``test_onnxruntime_layers.py``.
 
 Runs the real Chainer function hook and the real ONNX Runtime profiler (random weights, CPU,
-1 warm-up + 2 runs) through ``trt_classifier.profiling.record_*`` and writes their raw outputs,
-trimmed, to ``test/data/profiles/``:
+1 warm-up + 2 runs) through ``trt_classifier.profiling.record`` (each backend's
+``record_layers``) and writes their raw outputs, trimmed, to ``test/data/profiles/``:
 
 - ``<model>-chainer-cpu.json``: the hook's records, ``[function, link, ms]`` per call per run;
 - ``<model>-onnxruntime-cpu.json``: the profiler trace cut down to its ``model_run`` events and
   ``Node`` ``*_kernel_time`` events (args reduced to ``op_name`` and ``provider``), plus the
-  exported and the optimised graph's structure (:func:`profiling.onnx_graph_summary`).
+  exported and the optimised graph's structure (``onnxruntime_layers.onnx_graph_summary``).
 
 Defaults: Chainer and ONNX Runtime for squeezenet1_1, ONNX Runtime only for resnet101 (its
 Conv+BatchNormalization+Add+Relu fusions; 1 run to keep the file small). Files are compact JSON
@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 
-from trt_classifier import profiling
+from trt_classifier import env_info, profiling
 
 RUNS = 2
 # resnet101 keeps one run (plus the warm-up): its two graphs are most of the file already.
@@ -57,17 +57,16 @@ def trim_chainer_runs(runs):
 
 
 def record(model, backend, runs, cache_dir):
-    if backend == 'chainer':
-        raw = profiling.record_chainer(model, 'cpu', runs, 'random', cache_dir)
-        raw['runs'] = trim_chainer_runs(raw['runs'])
-    elif backend == 'onnxruntime':
-        raw = profiling.record_onnxruntime(model, 'cpu', runs, 'random', cache_dir)
-        raw['events'] = trim_ort_events(raw['events'])
-    else:
+    if backend not in ('chainer', 'onnxruntime'):
         raise SystemExit('only chainer and onnxruntime profiles can be recorded here')
+    raw = profiling.record(model, backend, 'cpu', runs, 'random', cache_dir)
+    if backend == 'chainer':
+        raw['runs'] = trim_chainer_runs(raw['runs'])
+    else:
+        raw['events'] = trim_ort_events(raw['events'])
     raw['unprofiled_ms'] = [round(ms, 4) for ms in raw['unprofiled_ms']]
     raw['recorded'] = {'tool': 'tools/record_profiles.py', 'runs': runs, 'warm_up': 1,
-                       'machine': profiling.machine_info()}
+                       'machine': env_info.environment()}
     return raw
 
 

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Reliability figures for the README: overload (fast camera, slow model) and soak (memory).
 
-    python tools/reliability_bench.py overload --seconds 30
-    python tools/reliability_bench.py soak --frames 10000 --backends chainer,onnxruntime
+    PYTHONPATH=test python tools/reliability_bench.py overload --seconds 30
+    PYTHONPATH=test python tools/reliability_bench.py soak --frames 10000 \
+        --backends chainer,onnxruntime
+
+(test/ on PYTHONPATH: the probe is the tests' own, test/support.py.)
 
 Each classifier_node and camera runs in its own process over real DDS; figures are printed as
 JSON with the machine they ran on.
@@ -16,12 +19,13 @@ import signal
 import sys
 import time
 
+from support import Probe  # test/support.py: run with PYTHONPATH=test
+
 from trt_classifier import env_info
 from trt_classifier.frames import read_rgb, samples_dir
 from trt_classifier.imgconv import rgb_to_image_msg
 from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
 from trt_classifier.stats import summarize
-from trt_classifier.testing import Probe
 
 
 def overload(args):

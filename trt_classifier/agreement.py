@@ -1,8 +1,10 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""How closely two backends agree on the same inputs: relative L2 of logits and top-1.
+"""How closely two backends' logits agree on the same inputs: relative L2 and top-1.
 
-Used by the backend agreement tests, the TensorRT tests and the benchmark report. Tolerances
+Used by the backend agreement tests, the GPU and TensorRT tests and tools/export_table.py. (The
+benchmark report's ``top1_agreement_vs_chainer`` is another measure: the share of frames whose
+published class matches Chainer's, ``report.top1_agreement``.) Tolerances
 (relative L2 of the logits against the Chainer reference, same weights, same input):
 
 * ``fp32``: ONNX Runtime vs Chainer, both fp32 on the CPU: < 1e-4.

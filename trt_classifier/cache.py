@@ -142,9 +142,11 @@ def atomic_write(path, data):
 
 
 def write_with_digest(path, data):
-    """Atomically write ``data`` and a ``path.sha256`` sidecar holding its hash."""
+    """Atomically write ``data`` and a ``path.sha256`` sidecar holding its hash; return it."""
+    digest = hashlib.sha256(data).hexdigest()
     atomic_write(path, data)
-    atomic_write(path + '.sha256', hashlib.sha256(data).hexdigest().encode('ascii'))
+    atomic_write(path + '.sha256', digest.encode('ascii'))
+    return digest
 
 
 def _chunks(data):
@@ -177,29 +179,68 @@ def write_chunks_with_digest(path, chunks):
 def read_verified(path):
     """Return the bytes of a file written by :func:`write_with_digest`, or None.
 
-    None means "absent, truncated or corrupted: rebuild it"; the reason is in the return of
-    :func:`verify_reason`.
+    None means "absent, truncated, corrupted or not private: rebuild it"; :func:`load_verified`
+    also says why.
     """
-    reason = verify_reason(path)
+    return load_verified(path)[0]
+
+
+def load_verified(path):
+    """Return ``(bytes, '')`` for a file that matches its sidecar digest, else ``(None, why)``.
+
+    The file is read once and hashed in memory. An unreadable file is a reason to rebuild, not
+    an error.
+    """
+    try:
+        reason = _unverifiable(path)
+        if not reason:
+            with open(path, 'rb') as f:
+                data = f.read()
+            if hashlib.sha256(data).hexdigest() == _expected_digest(path):
+                return data, ''
+            reason = _MISMATCH % path
+    except (OSError, ClassifierError) as exc:
+        reason = str(exc)
+    return None, reason
+
+
+def verify(path):
+    """Return ``(sha256, '')`` if ``path`` matches its sidecar digest, else ``('', why)``.
+
+    The file is hashed once: the digest that verifies it is the one callers key on.
+    """
+    reason = _unverifiable(path)
     if reason:
-        return None
-    with open(path, 'rb') as f:
-        return f.read()
+        return '', reason
+    actual = file_sha256(path)
+    if actual != _expected_digest(path):
+        return '', _MISMATCH % path
+    return actual, ''
 
 
 def verify_reason(path):
     """'' if ``path`` matches its sidecar digest, else why not (for the rebuild log line)."""
+    return verify(path)[1]
+
+
+_MISMATCH = 'checksum mismatch for %s (corrupted or truncated)'
+
+
+def _unverifiable(path):
+    """Why ``path`` cannot be trusted before its content is read ('' if it may be)."""
     if not os.path.exists(path):
         return 'not cached yet'
     private = not_private(path, os.stat(path))
     if private:  # planted or exposed: rebuild rather than trust it
         return private
+    if _expected_digest(path) is None:
+        return 'no checksum beside %s' % path
+    return ''
+
+
+def _expected_digest(path):
     try:
         with open(path + '.sha256', 'rb') as f:
-            expected = f.read().decode('ascii').strip()
+            return f.read().decode('ascii').strip()
     except (OSError, UnicodeDecodeError):
-        return 'no checksum beside %s' % path
-    actual = file_sha256(path)
-    if actual != expected:
-        return 'checksum mismatch for %s (corrupted or truncated)' % path
-    return ''
+        return None

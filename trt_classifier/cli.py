@@ -7,6 +7,7 @@ import logging
 import sys
 
 from trt_classifier.errors import ClassifierError
+from trt_classifier.export import DEFAULT_OPSET
 from trt_classifier.trt_utils import RUNTIME_CHOICES
 
 STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
@@ -49,10 +50,12 @@ def cmd_env(args):
 
 
 def cmd_export(args):
-    from trt_classifier.export import ensure_onnx
+    from trt_classifier import artefacts
     import shutil
-    path, sha = ensure_onnx(args.model, args.weights, args.cache_dir, args.opset,
-                            args.input_size)
+    onnx = artefacts.onnx_export(artefacts.resolve_weights(args.model, args.weights,
+                                                           args.cache_dir),
+                                 args.input_size, args.opset)
+    path, sha = onnx.path, onnx.sha256
     if args.output:
         shutil.copyfile(path, args.output)
         path = args.output
@@ -160,7 +163,7 @@ def build_parser():
     p = sub.add_parser('export', help='export a model to ONNX (cached)')
     p.add_argument('--model', required=True)
     p.add_argument('--weights', default='random')
-    p.add_argument('--opset', type=int, default=11)
+    p.add_argument('--opset', type=int, default=DEFAULT_OPSET)
     p.add_argument('--input-size', type=int, default=224)
     p.add_argument('--output', help='copy the export here')
     p.set_defaults(func=cmd_export)

@@ -1,6 +1,6 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Export a Chainer model to ONNX with the ``onnx_chainer`` bundled in Chainer 7.8.1, cached.
+"""Export a Chainer model to ONNX with the ``onnx_chainer`` bundled in Chainer 7.8.1.
 
 The graph has one input ``input`` (1, 3, S, S) float32 and one output ``logits`` (1, 1000).
 The batch is fixed at 1: onnx_chainer bakes the export batch into the Reshape before each
@@ -11,30 +11,20 @@ Memory: onnx_chainer turns every weight into a TensorProto and copies the list i
 the model, and ``SerializeToString`` plus the checker copy it again (VGG16: 4181 MB peak for
 553 MB of weights). Here onnx_chainer builds the graph with empty initializers, and
 :func:`onnx_chunks` streams the file: the protobuf framing of each initializer, then the weight's
-own bytes straight from the Chainer array. The weights are in memory once.
+own bytes straight from the Chainer array. The weights are in memory once. The cached step
+that writes the file is ``artefacts.onnx_export``.
 """
 
 import collections
 import contextlib
-import gc
 import importlib
-import logging
-import os
 
-from trt_classifier import cache, resources
 from trt_classifier.errors import ClassifierError
 
-DEFAULT_OPSET = 11  # onnx_chainer's maximum; inside TensorRT 8.0-10.x's documented range
+DEFAULT_OPSET = 11  # onnx_chainer's maximum; in TensorRT 8.0-10.x's range (docs/TENSORRT.md §6)
 INPUT_NAME = 'input'
 OUTPUT_NAME = 'logits'
 EXPORT_FORMAT = 2  # bump when the export procedure changes, to invalidate old cache entries
-
-
-def onnx_cache_path(cache_dir, model, weights_identity, opset, input_size):
-    from trt_classifier.models import get_spec
-    name = '%s-%s-op%d-%d-v%d.onnx' % (get_spec(model).file_stem, weights_identity, opset,
-                                       input_size, EXPORT_FORMAT)
-    return os.path.join(cache_dir, 'onnx', name)
 
 
 def clean_graph(model_proto, check=True):
@@ -157,17 +147,6 @@ def onnx_chunks(skeleton, arrays):
             yield memoryview(data.reshape(-1)).cast('B')
 
 
-def export_model(chain, input_size=224, opset=DEFAULT_OPSET):
-    """Return the cleaned, checked ``onnx.ModelProto`` of ``chain`` (weights inside, in memory).
-
-    For small models and tests; :func:`ensure_onnx` streams the same model to a file instead.
-    """
-    import onnx
-    skeleton, arrays = export_skeleton(chain, input_size, opset)
-    proto = onnx.ModelProto.FromString(b''.join(bytes(c) for c in onnx_chunks(skeleton, arrays)))
-    return clean_graph(proto)
-
-
 def check_skeleton(skeleton):
     """Run ``onnx.checker`` on the graph with its weights as typed inputs; raise ClassifierError.
 
@@ -187,41 +166,3 @@ def check_skeleton(skeleton):
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         raise ClassifierError('the ONNX export fails onnx.checker: %s' % exc) from exc
-
-
-def ensure_onnx(model, weights='random', cache_dir=None, opset=DEFAULT_OPSET, input_size=224,
-                log=None, steps=None):
-    """Return ``(onnx_path, sha256)`` for ``model`` with ``weights``, exporting on a cache miss.
-
-    The cache key holds the model, the weights' content hash, the opset and the input size, so a
-    changed weights file gives a new export. A cached file whose checksum does not match
-    (truncated, corrupted) is exported again, with a log line saying why. When it exports, the
-    peak RSS and seconds of the export go into ``steps`` (a dict) as ``export_peak_rss_mb`` and
-    ``export_s``. A user's ONNX file is used where it is, identified by its own
-    digest.
-    """
-    from trt_classifier.models import get_spec, load_model, weights_id
-    spec = get_spec(model)
-    if spec.kind == 'onnx':
-        return spec.path, spec.sha256
-    log = log or logging.getLogger(__name__)
-    cache_dir = cache.usable_cache_dir(cache_dir, log)
-    _path, identity = weights_id(model, weights, cache_dir)
-    path = onnx_cache_path(cache_dir, model, identity, opset, input_size)
-    reason = cache.verify_reason(path)
-    if not reason:
-        return path, cache.file_sha256(path)
-    log.info('exporting %s to ONNX (opset %d): %s' % (model, opset, reason))
-    with resources.StepPeak() as step:
-        chain, _identity = load_model(model, weights, cache_dir)
-        skeleton, arrays = export_skeleton(chain, input_size, opset)
-        del chain  # ``arrays`` keeps the weights, once
-        check_skeleton(skeleton)
-        sha = cache.write_chunks_with_digest(path, onnx_chunks(skeleton, arrays))
-        del skeleton, arrays
-        gc.collect()  # Chainer's links and variables hold reference cycles
-    if steps is not None:
-        steps.update(export_peak_rss_mb=round(step.peak_mb, 1), export_s=round(step.seconds, 2))
-    log.info('exported %s in %.1f s: %s (%.1f MB), peak RSS %.0f MB' % (
-        model, step.seconds, path, os.path.getsize(path) / 1e6, step.peak_mb))
-    return path, sha

@@ -7,28 +7,12 @@ TensorRT-RTX takes each tensor's precision from the ONNX model (it has no FP16 b
 the output kept fp32 (Cast nodes at the edges), so the node feeds and reads the same arrays.
 The conversion is ONNX Runtime's maintained converter,
 ``onnxruntime.transformers.float16.convert_float_to_float16(model, keep_io_types=True)``; it
-needs ``onnx``, ``numpy`` and ``packaging``, all pinned. The result is cached beside the fp32
-export, named after the fp32 file's content hash, with the same checksum sidecar.
+needs ``onnx``, ``numpy`` and ``packaging``, all pinned. ``artefacts.onnx_fp16`` caches it.
 """
 
-import logging
-import os
-import time
-
-from trt_classifier import cache
 from trt_classifier.errors import ClassifierError
 
 CONVERTER = 'onnxruntime.transformers.float16.convert_float_to_float16(keep_io_types=True)'
-
-
-def fp16_onnx_path(fp32_path, fp32_sha, out_dir=None):
-    """``<dir>/<stem>-fp16-<first 12 hex of the fp32 sha256>.onnx``, beside the fp32 export.
-
-    ``out_dir``: somewhere else (a user's own ONNX file: the cache, never the user's folder).
-    """
-    stem = os.path.splitext(os.path.basename(fp32_path))[0]
-    return os.path.join(out_dir or os.path.dirname(fp32_path),
-                        '%s-fp16-%s.onnx' % (stem, fp32_sha[:12]))
 
 
 def convert(model_proto):
@@ -72,20 +56,3 @@ def sort_nodes(graph):
         copy.CopyFrom(node)
     del graph.node[:]
     graph.node.extend(copies)
-
-
-def ensure_fp16_onnx(fp32_path, fp32_sha, log=None, out_dir=None):
-    """Return ``(path, sha256)`` of the fp16 version of ``fp32_path``, converting on a miss."""
-    import onnx
-    log = log or logging.getLogger(__name__)
-    path = fp16_onnx_path(fp32_path, fp32_sha, out_dir)
-    reason = cache.verify_reason(path)
-    if not reason:
-        return path, cache.file_sha256(path)
-    log.info('converting %s to fp16 (%s): %s' % (os.path.basename(fp32_path), CONVERTER, reason))
-    start = time.perf_counter()
-    data = convert(onnx.load(fp32_path)).SerializeToString()
-    cache.write_with_digest(path, data)
-    log.info('converted to fp16 in %.1f s: %s (%.1f MB)' % (
-        time.perf_counter() - start, path, len(data) / 1e6))
-    return path, cache.file_sha256(path)

@@ -88,8 +88,12 @@ def memory_record(values, loaded):
     return record
 
 
-def agreement(runs, reference='chainer'):
-    """Share of frames whose top-1 equals the reference backend's for the same model/frame."""
+def top1_agreement(runs, reference='chainer'):
+    """Share of frames whose top-1 equals the reference backend's for the same model/frame.
+
+    The benchmark's agreement: classes published over DDS for the same frames. The numeric
+    agreement of two backends' logits (relative L2) is ``trt_classifier.agreement``'s.
+    """
     out = {}
     by_key = {(r['model'], r['backend']): r for r in runs}
     for run in runs:
@@ -112,7 +116,7 @@ def build(runs, protocol, environment):
         ('schema', SCHEMA),
         ('created', datetime.datetime.now().isoformat(timespec='seconds')),
         ('protocol', protocol), ('environment', environment), ('runs', runs),
-        ('top1_agreement_vs_chainer', agreement(runs))])
+        ('top1_agreement_vs_chainer', top1_agreement(runs))])
 
 
 def _title(backend, environment=None):

@@ -4,6 +4,8 @@
 
 Everything here is plain Python on duck-typed objects so that it is tested on machines where
 TensorRT cannot be installed; ``backends/tensorrt_backend.py`` only wires these to the real API.
+That includes the TensorRT profiler's half that needs no TensorRT: IProfiler reports and the
+engine inspector's JSON parsed, fused layer names split, normalised layers.
 API facts follow docs/TENSORRT.md (section numbers are cited in the docstrings).
 
 Two runtimes share that API: classic TensorRT (``import tensorrt``, 8.x/10.x, Jetson and x86)
@@ -19,6 +21,7 @@ import re
 import threading
 import time
 
+from trt_classifier import layer_kinds
 from trt_classifier.errors import ClassifierError
 
 PRECISIONS = ('fp32', 'fp16')
@@ -413,12 +416,18 @@ def bindings_list(io, pointers):
 
 
 def split_fused_name(name):
-    """Split a fused layer name: ``'Conv_8 + Relu_10'`` -> ``['Conv_8', 'Relu_10']``.
+    """Original layer names inside a TensorRT layer name, in order.
 
-    docs/TENSORRT.md §4: ``' + '`` joins vertically and ``' || '`` horizontally fused layers.
+    docs/TENSORRT.md §4: ``' + '`` joins vertically fused layers (``'Conv_8 + Add_9 + Relu_10'``
+    -> ``['Conv_8', 'Add_9', 'Relu_10']``), ``' || '`` horizontally fused ones, and
+    ``'PWN(Relu_10)'`` is a point-wise node (-> ``['Relu_10']``); nested ``PWN(PWN(A), B)`` and
+    comma-separated operands are unwrapped the same way.
     """
+    text = str(name).strip()
+    if 'PWN(' in text:
+        text = text.replace('PWN(', ' + ').replace(')', ' + ').replace(',', ' + ')
     parts = []
-    for vertical in str(name).split(' + '):
+    for vertical in text.split(' + '):
         parts.extend(p.strip() for p in vertical.split(' || ') if p.strip())
     return parts
 
@@ -477,6 +486,27 @@ def parse_inspector_json(text):
                            'tactic': entry.get('TacticName', entry.get('TacticValue'))})
         else:
             layers.append({'name': str(entry), 'type': None, 'tactic': None})
+    return layers
+
+
+def trt_layers(profile, inspector=None):
+    """Normalised layers from :func:`parse_profile_records` (and the inspector's layer types)."""
+    types = {}
+    for entry in inspector or ():
+        if entry.get('type'):
+            types[str(entry.get('name'))] = str(entry['type'])
+    layers = []
+    for entry in profile.get('layers', ()):
+        name = str(entry['name'])
+        sources = split_fused_name(name)
+        source_kinds = [layer_kinds.layer_kind(s) for s in sources]
+        known = [k for k in source_kinds if k != 'other']
+        kind = (layer_kinds.primary_kind(known) if known else
+                layer_kinds.layer_kind(types.get(name, name)))
+        if name.startswith('Reformatting') or 'CopyNode' in name:
+            kind, source_kinds = 'other', ['other'] * len(sources)
+        op = types.get(name, 'PWN' if name.startswith('PWN(') else '')
+        layers.append(layer_kinds.layer(name, op, kind, entry['mean_ms'], sources, source_kinds))
     return layers
 
 

@@ -18,7 +18,7 @@ import launch_testing
 import launch_testing.actions
 import launch_testing.asserts
 
-from trt_classifier.testing import Probe
+from support import Probe
 
 NAMESPACE = '/lt'
 

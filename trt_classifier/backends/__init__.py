@@ -60,9 +60,13 @@ def is_available(name):
         return False
 
 
+def backend_class(name):
+    """Return backend ``name``'s class; importing it imports no runtime (``_load`` does)."""
+    module, cls, _runtimes, _hint = _entry(name)
+    return getattr(importlib.import_module('trt_classifier.backends.' + module), cls)
+
+
 def create_backend(name, model, **kwargs):
     """Instantiate backend ``name`` for ``model``; call ``load()`` or use ``with`` next."""
-    module, cls, _runtimes, _hint = _entry(name)
     check_available(name)
-    klass = getattr(importlib.import_module('trt_classifier.backends.' + module), cls)
-    return klass(model, **kwargs)
+    return backend_class(name)(model, **kwargs)

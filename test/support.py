@@ -1,6 +1,11 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""A ROS 2 probe for tests and tools: publish images, collect what a node publishes."""
+"""Test support: a ROS 2 probe (publish images, collect results), a recording log, a pid check.
+
+Not part of the installed package. Tests import it as ``support`` (pytest puts test/ on
+sys.path); the launch test (test/test_launch.py) and tools/reliability_bench.py put test/ on
+PYTHONPATH.
+"""
 
 import itertools
 import json
