@@ -23,8 +23,8 @@ from trt_classifier.cache import usable_cache_dir, verify_reason, write_with_dig
 from trt_classifier.cuda_plumbing import CudaBuffers, PrimaryContext
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 from trt_classifier.gpu_probe import probe_gpus
+from trt_classifier.schema import DEFAULT_WORKSPACE_MB
 
-DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
 ONNX_OPSET = 11  # onnx-chainer's maximum, inside every TensorRT's range (docs/TENSORRT.md §6)
 _TRT_LOGGER = {}  # one trt.Logger per runtime module and process: builder and runtime share it
 INSTALL_HINT = ('classic TensorRT comes with JetPack on a Jetson (on x86: pip install tensorrt '
