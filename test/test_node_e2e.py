@@ -344,27 +344,18 @@ def test_release_first_reload(start_node, probe_factory):
     assert 'Traceback' not in node.output()
 
 
-def test_descriptors_carry_the_schema_ranges_and_rclpy_enforces_them(cache_dir):
+def test_descriptors_carry_the_schema_ranges_and_rclpy_enforces_them(
+        cache_dir, classifier_in_process):
     """``ros2 param describe`` shows the ranges; an out-of-range runtime value never arrives."""
-    import rclpy
     from rclpy.parameter import Parameter as RclpyParameter
-    from trt_classifier.classifier_node import ClassifierNode
-    context = rclpy.context.Context()
-    rclpy.init(context=context, args=['--ros-args', '-p', 'backend:=null',
-                                      '-p', 'cache_dir:=' + cache_dir])
-    node = ClassifierNode(context=context)
-    try:
-        top_k = node.describe_parameter('top_k')
-        assert [(r.from_value, r.to_value) for r in top_k.integer_range] == [(1, 1000)]
-        assert '(1..1000)' in top_k.description and not top_k.read_only
-        assert node.describe_parameter('allowed_model_classes').read_only
-        assert not node.describe_parameter('mean').integer_range  # arrays: no range
-        result = node.set_parameters([RclpyParameter('top_k', value=1001)])[0]
-        assert not result.successful and 'top_k' in result.reason, result.reason
-        assert node.config['top_k'] == 5
-        assert node.set_parameters([RclpyParameter('top_k', value=1000)])[0].successful
-        assert node.core.settings.top_k == 1000
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown(context=context)
+    node = classifier_in_process(backend='null', cache_dir=cache_dir)
+    top_k = node.describe_parameter('top_k')
+    assert [(r.from_value, r.to_value) for r in top_k.integer_range] == [(1, 1000)]
+    assert '(1..1000)' in top_k.description and not top_k.read_only
+    assert node.describe_parameter('allowed_model_classes').read_only
+    assert not node.describe_parameter('mean').integer_range  # arrays: no range
+    result = node.set_parameters([RclpyParameter('top_k', value=1001)])[0]
+    assert not result.successful and 'top_k' in result.reason, result.reason
+    assert node.config['top_k'] == 5
+    assert node.set_parameters([RclpyParameter('top_k', value=1000)])[0].successful
+    assert node.core.settings.top_k == 1000

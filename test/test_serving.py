@@ -20,6 +20,8 @@ from trt_classifier.serving import (Classifier, DEGRADED, ERROR, LOAD, LOADED, L
 FRAME = numpy.full((48, 64, 3), 128, numpy.uint8)
 # a real Chainer model whose load fails: TinyNet outputs 4 classes, the default labels are 1000
 FAILS_TO_LOAD = {'backend': 'chainer', 'model': 'tiny_chainer_net:TinyNet', 'weights': 'random'}
+# what the fixture's cores serve after their first load
+FIRST = {'backend': 'null', 'model': 'efficientnet_lite0', 'weights': 'auto'}
 
 
 @pytest.fixture
@@ -40,6 +42,17 @@ def make(log, cache_dir):
     yield make_core
     for core in made:
         core.close()
+
+
+@pytest.fixture
+def serving(make):
+    """Make cores that have loaded their first backend (null, FIRST) and serve."""
+    def make_serving(**values):
+        core = make(**values)
+        core.reload()
+        assert core.state == READY
+        return core
+    return make_serving
 
 
 def during_load(core, action):
@@ -88,9 +101,8 @@ def test_first_load_fails(make, exit_on_start_failure):
     assert not core.pending and core.classify(FRAME) is None
 
 
-def test_reload_keeps_serving_then_swaps_and_releases(make, cache_dir):
-    core = make()
-    core.reload()
+def test_reload_keeps_serving_then_swaps_and_releases(serving):
+    core = serving()
     old = core.backend
     core.update({'backend': 'onnxruntime', 'model': 'squeezenet1_1', 'weights': 'random'})
     assert core.pending and core.reload_wanted() and core.state == READY
@@ -107,9 +119,8 @@ def test_reload_keeps_serving_then_swaps_and_releases(make, cache_dir):
     assert result.backend.name == 'onnxruntime' and result.settings['model'] == 'squeezenet1_1'
 
 
-def test_release_first_releases_before_loading(make):
-    core = make(reload_policy='release_first')
-    core.reload()
+def test_release_first_releases_before_loading(serving):
+    core = serving(reload_policy='release_first')
     old = core.backend
     core.update({'model': 'squeezenet1_1'})
     seen = []
@@ -119,9 +130,8 @@ def test_release_first_releases_before_loading(make):
     assert core.state == READY and core.backend.model_name == 'squeezenet1_1'
 
 
-def test_failed_reload_keeps_serving_then_request_back_is_ready(make):
-    core = make()
-    core.reload()
+def test_failed_reload_keeps_serving_then_request_back_is_ready(serving):
+    core = serving()
     served = core.backend
     core.update(FAILS_TO_LOAD)
     core.reload()
@@ -135,13 +145,12 @@ def test_failed_reload_keeps_serving_then_request_back_is_ready(make):
     core.reload()
     assert core.state == DEGRADED
     # asking for what is served again: nothing failed any more, nothing to load
-    core.update({'backend': 'null', 'model': 'efficientnet_lite0', 'weights': 'auto'})
+    core.update(FIRST)
     assert (core.state, core.error, core.pending) == (READY, '', False)
 
 
-def test_failed_reload_under_release_first_is_error_until_a_load_succeeds(make):
-    core = make(reload_policy='release_first')
-    core.reload()
+def test_failed_reload_under_release_first_is_error_until_a_load_succeeds(serving):
+    core = serving(reload_policy='release_first')
     core.update(FAILS_TO_LOAD)
     core.reload()
     assert core.state == ERROR and core.backend is None
@@ -153,21 +162,18 @@ def test_failed_reload_under_release_first_is_error_until_a_load_succeeds(make):
     assert core.state == READY and core.backend.model_name == 'squeezenet1_1'
 
 
-def test_request_reverted_during_a_failing_load_is_ready(make):
-    core = make()
-    core.reload()
+def test_request_reverted_during_a_failing_load_is_ready(serving):
+    core = serving()
     served = core.backend
     core.update(FAILS_TO_LOAD)
-    during_load(core, lambda: core.update({'backend': 'null', 'model': 'efficientnet_lite0',
-                                           'weights': 'auto'}))
+    during_load(core, lambda: core.update(FIRST))
     core.reload()
     assert (core.state, core.error, core.pending) == (READY, '', False)
     assert core.backend is served
 
 
-def test_request_reverted_during_a_succeeding_load_loads_it_back(make):
-    core = make()
-    core.reload()
+def test_request_reverted_during_a_succeeding_load_loads_it_back(serving):
+    core = serving()
     core.update({'model': 'squeezenet1_1'})
     during_load(core, lambda: core.update({'model': 'efficientnet_lite0'}))
     core.reload()
@@ -179,9 +185,8 @@ def test_request_reverted_during_a_succeeding_load_loads_it_back(make):
     assert core.backend.model_name == 'efficientnet_lite0' and not core.pending
 
 
-def test_per_frame_settings_apply_while_a_reload_is_pending(make, tmp_path):
-    core = make()
-    core.reload()
+def test_per_frame_settings_apply_while_a_reload_is_pending(serving, tmp_path):
+    core = serving()
     core.update({'model': 'squeezenet1_1'})
     assert core.pending
     labels = tmp_path / 'labels.txt'
@@ -194,10 +199,9 @@ def test_per_frame_settings_apply_while_a_reload_is_pending(make, tmp_path):
     assert core.requested['model'] == 'squeezenet1_1' and core.pending
 
 
-def test_changes_while_loading_are_loaded_next(make):
+def test_changes_while_loading_are_loaded_next(serving):
     """update() on the parameter thread while the worker loads (the lock is not held then)."""
-    core = make()
-    core.reload()
+    core = serving()
     core.update({'model': 'squeezenet1_1'})
     loading, go_on = threading.Event(), threading.Event()
 
@@ -216,9 +220,8 @@ def test_changes_while_loading_are_loaded_next(make):
     assert len(core.classify(FRAME).best) == 1
 
 
-def test_refused_changes_leave_everything_as_it_was(make):
-    core = make()
-    core.reload()
+def test_refused_changes_leave_everything_as_it_was(serving):
+    core = serving()
     before = core.requested
     for changes, reason in (({'top_k': 0}, 'top_k must be in 1..1000, not 0'),
                             ({'backend': 'caffe'}, 'backend must be one of chainer, null, '),
@@ -252,8 +255,7 @@ def test_stop_while_loading_releases_what_was_loaded(make):
     assert core.backend is None and not loaded[0].loaded and core.state == LOADING
 
 
-def test_transitions_are_checked(make):
-    core = make()
-    core.reload()
+def test_transitions_are_checked(serving):
+    core = serving()
     with pytest.raises(AssertionError, match='no transition from ready on loaded'):
         core._transition(LOADED)
