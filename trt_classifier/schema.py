@@ -289,7 +289,8 @@ BENCH_RUN = [
            text='one classifier node alive at a time (auto: under 8 GB of memory)'),
     # open loop (camera rate)
     RunArg('rate', 'rate_hz', text='publish at this fixed rate in Hz without waiting for '
-                                   'results (0 or unset: closed loop, one frame in flight)'),
+                                   'results (launch 0, CLI unset: closed loop, one frame in '
+                                   'flight)'),
     RunArg('duration', 'duration_s', default=10.0,
            text='open loop: seconds per model and backend (0: send iterations frames)'),
     RunArg('find_max_rate', 'find_max_rate'),
