@@ -253,7 +253,8 @@ class Classifier(object):
 
         Per-frame settings apply to the next frame, also while a reload is pending; a change of
         a reload setting makes :attr:`pending` true (the worker loads it); naming a reload
-        setting after a failed load retries it.
+        setting after a failed load retries it. One caller at a time (the parameter callback):
+        the checks run outside the lock, so that a load never waits for them.
         """
         values = dict(self.requested.values)
         for name, value in changes.items():
