@@ -139,9 +139,12 @@ class ClassifierNode(Node):
             except Exception:
                 if not param.value_range:
                     raise
+                # declared again without the range (a wrong type raises here again), to read it
                 self.declare_parameter(param.name, param.default, rosutil.descriptor(
                     param.description))
                 reason = schema.validate(param.name, self.get_parameter(param.name).value)
+                if not reason:
+                    raise
                 raise ClassifierError('invalid parameter: ' + reason) from None
         return {param.name: self._value(param.name) for param in schema.CLASSIFIER}
 
