@@ -259,3 +259,43 @@ def test_transitions_are_checked(serving):
     core = serving()
     with pytest.raises(AssertionError, match='no transition from ready on loaded'):
         core._transition(LOADED)
+
+
+def _describe_fails(core):
+    """Make the next backend's describe() fail: the load has swapped, its last step fails."""
+    create = core._create_backend
+
+    def create_broken(config):
+        backend = create(config)
+
+        def describe():
+            raise RuntimeError('describe failed')
+        backend.describe = describe
+        return backend
+    core._create_backend = create_broken
+
+
+def test_a_failure_after_the_swap_keeps_what_serves(serving):
+    core = serving()
+    core.update({'model': 'squeezenet1_1'})
+    _describe_fails(core)
+    core.reload()
+    # the new backend serves; what was asked is served: nothing to report
+    assert (core.state, core.error) == (READY, '')
+    assert core.classify(FRAME).backend.model_name == 'squeezenet1_1'
+
+
+def test_a_failure_after_the_swap_with_a_newer_request_is_degraded(serving):
+    core = serving()
+    core.update({'model': 'squeezenet1_1'})
+    _describe_fails(core)
+    create = core._create_backend
+
+    def create_then_ask_again(config):
+        backend = create(config)
+        core.update({'model': 'vgg16'})
+        return backend
+    core._create_backend = create_then_ask_again
+    core.reload()
+    assert core.state == DEGRADED and core.error == 'reload failed: RuntimeError: describe failed'
+    assert core.backend.model_name == 'squeezenet1_1' and core.pending
