@@ -99,8 +99,9 @@ def check_request(backends, models, precision='fp32', device='cpu', warmup=1, it
             elif name not in valid:
                 raise ClassifierError('unknown %s %r; valid %ss: %s' % (
                     kind, name, kind, ', '.join(valid)))
-    if precision not in ('fp32', 'fp16'):
-        raise ClassifierError('unknown precision %r; valid precisions: fp32, fp16' % (precision,))
+    if precision not in schema.PRECISIONS:
+        raise ClassifierError('unknown precision %r; valid precisions: %s' % (
+            precision, ', '.join(schema.PRECISIONS)))
     parse_device(device)
     for name, value in (('warmup', warmup), ('iterations', iterations)):
         try:

@@ -204,7 +204,7 @@ def build_parser():
     p.add_argument('--model', required=True,
                    help='a model name, a path to an .onnx file or package.module:ClassName')
     p.add_argument('--weights', default='random')
-    p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
+    p.add_argument('--precision', default='fp32', choices=schema.PRECISIONS)
     p.add_argument('--workspace-mb', type=int, default=schema.DEFAULT_WORKSPACE_MB)
     p.add_argument('--runtime', default='auto', choices=RUNTIME_CHOICES,
                    help='auto: classic TensorRT if importable, else TensorRT-RTX')

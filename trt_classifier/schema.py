@@ -9,12 +9,11 @@ system live in :func:`validate`, which imports them when called.
 """
 
 from trt_classifier import backends, qos_policy
-from trt_classifier.trt_utils import RUNTIME_CHOICES
+from trt_classifier.trt_utils import PRECISIONS, RUNTIME_CHOICES
 
 # --- shared constants --------------------------------------------------------------------------
 RESIZE_POLICIES = ('stretch', 'center_crop')
 CHANNEL_ORDERS = ('rgb', 'bgr')
-PRECISIONS = ('fp32', 'fp16')
 INPUT_SIZE_RANGE = (32, 1024)  # pixels, square; the node's parameter and a model card's key
 WEIGHTS_CHOICES = ('auto', 'pretrained', 'random')
 DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one TensorRT engine cache key
