@@ -3,9 +3,9 @@
 """The parameters and shared constants, written once.
 
 Read by the classifier node (declarations, ``ParameterDescriptor`` ranges, checks), the serving
-core, the CLI, both launch files, config/classifier.yaml's test and the README's test. Standard
-library only (launch files import it): the value checks that need the model table or the file
-system live in :func:`validate`, which imports them when called.
+core, the CLI, both launch files, config/classifier.yaml's test and the README's test. It imports
+no runtime and no ROS (launch files import it): the checks that need the model table or the file
+system import those in :func:`validate`, when called.
 """
 
 from trt_classifier import backends, qos_policy
