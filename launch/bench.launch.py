@@ -17,40 +17,15 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventH
 from launch.event_handlers import OnProcessExit
 from launch_ros.actions import Node
 
-from trt_classifier.bench_node import split_list, STUDY_MODELS
-from trt_classifier.bench_runner import check_request, choose_sequential, classifier_params, \
-    split_available
-from trt_classifier.launch_support import end_launch_with
+from trt_classifier.bench_runner import bench_node_params, check_request, choose_sequential, \
+    classifier_params, split_available, split_list
+from trt_classifier.launch_support import end_launch_with, launch_default
 from trt_classifier.procs import profile_env
-
-ARGS = [
-    ('backends', 'chainer,onnxruntime,tensorrt,null', 'comma-separated backends (null: the '
-                                                      'harness overhead)'),
-    ('models', STUDY_MODELS, 'comma-separated models'),
-    ('warmup', '1', 'untimed frames per model and backend'),
-    ('iterations', '100', 'timed frames per model and backend'),
-    ('precision', 'fp32', 'fp32 | fp16 (tensorrt)'),
-    ('device', 'cpu', 'cpu | gpu | gpu:N'),
-    ('weights', 'auto', 'auto | random | pretrained'),
-    ('output_dir', 'results', 'where bench.json/csv/png are written'),
-    ('sequential', 'auto', 'auto | true | false: one classifier node alive at a time (auto: '
-                           'under 8 GB of memory)'),
-    # open loop (camera rate), as trt-classifier bench --rate HZ ...
-    ('rate', '0', 'publish at this fixed rate in Hz, open loop (0: closed loop)'),
-    ('duration', '10', 'open loop: seconds per model and backend (0: iterations frames)'),
-    ('find_max_rate', 'false', 'search the highest rate each backend sustains'),
-    ('drop_threshold', '0.02', 'rate search: largest share of frames left unanswered'),
-    ('min_rate', '1', 'rate search: lower bound in Hz'),
-    ('max_rate', '200', 'rate search: upper bound in Hz, probed first'),
-    ('search_duration', '3', 'rate search: seconds per probe'),
-]
-OPEN_LOOP = [('rate', 'rate_hz'), ('duration', 'duration_s'), ('drop_threshold', 'drop_threshold'),
-             ('min_rate', 'min_rate_hz'), ('max_rate', 'max_rate_hz'),
-             ('search_duration', 'search_duration_s')]
+from trt_classifier.schema import BENCH_RUN
 
 
 def _nodes(context):
-    value = {name: context.launch_configurations[name] for name, _d, _t in ARGS}
+    value = {arg.name: context.launch_configurations[arg.name] for arg in BENCH_RUN}
     backends = split_list(value['backends'])
     models = split_list(value['models'])
     # a bad value ends the launch here, with one line, before any node starts
@@ -62,18 +37,12 @@ def _nodes(context):
     actions = [Node(package='trt_classifier', executable='classifier_node', name='classifier',
                     namespace='/' + backend, output='screen', additional_env=env,
                     parameters=[classifier_params(
-                        backend, value['device'], value['precision'],
+                        backend, value['device'], value['precision'], value['cache_dir'],
                         model=models[0], weights=value['weights'], models=models)])
                for backend in available]
     bench = Node(package='trt_classifier', executable='bench', name='bench', output='screen',
-                 additional_env=env, parameters=[{
-                     'backends': ','.join(backends), 'models': ','.join(models),
-                     'warmup': int(value['warmup']), 'iterations': int(value['iterations']),
-                     'precision': value['precision'], 'weights': value['weights'],
-                     'output_dir': value['output_dir'], 'unavailable': unavailable,
-                     'sequential': sequential,
-                     'find_max_rate': value['find_max_rate'].lower() in ('true', '1'),
-                     **{param: float(value[arg]) for arg, param in OPEN_LOOP}}])
+                 additional_env=env, parameters=[bench_node_params(
+                     value, backends, models, unavailable, sequential)])
     if sequential:  # start each classifier when the bench has stopped the previous one
         chain = [RegisterEventHandler(OnProcessExit(target_action=previous, on_exit=[node]))
                  for previous, node in zip(actions, actions[1:])]
@@ -84,5 +53,6 @@ def _nodes(context):
 
 def generate_launch_description():
     return LaunchDescription(
-        [DeclareLaunchArgument(n, default_value=d, description=t) for n, d, t in ARGS] +
+        [DeclareLaunchArgument(arg.name, default_value=launch_default(arg.default),
+                               description=arg.text) for arg in BENCH_RUN] +
         [OpaqueFunction(function=_nodes)])

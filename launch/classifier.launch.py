@@ -15,24 +15,22 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch_ros.actions import Node
 
-from trt_classifier.launch_support import end_launch_with
+from trt_classifier.launch_support import end_launch_with, launch_default
 from trt_classifier.procs import profile_env, side_by_side
+from trt_classifier.schema import BY_NAME
 
+# classifier_node parameters given here (defaults and texts from the schema); the YAML file sets
+# the rest
+CLASSIFIER_ARGS = ('backend', 'model', 'labels', 'weights', 'device', 'precision', 'transport')
 ARGS = [
     ('namespace', '', 'namespace of both nodes (topics <ns>/image, <ns>/label, ...)'),
-    ('backend', 'chainer', 'chainer | onnxruntime | tensorrt | null'),
-    ('model', 'efficientnet_lite0', 'efficientnet_lite0 | squeezenet1_1 | resnet101 | vgg16 | '
-                                    '/path/model.onnx | package.module:ClassName'),
-    ('labels', '', "class-name file (empty: the model card's, else ImageNet's)"),
-    ('weights', 'auto', 'auto | pretrained | random | /path/to/weights.npz'),
-    ('device', 'cpu', 'cpu | gpu | gpu:N'),
-    ('precision', 'fp32', 'fp32 | fp16 (tensorrt)'),
+] + [(name, launch_default(BY_NAME[name].default), BY_NAME[name].description)
+     for name in CLASSIFIER_ARGS] + [
     ('source', 'samples', 'samples | image | folder | video | camera:N | none'),
     ('rate_hz', '10.0', 'image_source rate'),
     ('backends', '', 'several backends side by side, e.g. chainer,onnxruntime: one classifier '
                      'each in <namespace>/<backend>, all on one image topic (overrides backend)'),
     ('image_topic', '', 'topic the classifiers subscribe to (default <namespace>/image)'),
-    ('transport', 'raw', 'raw | compressed (image/compressed, JPEG) for both nodes'),
 ]
 
 
@@ -51,9 +49,7 @@ def _nodes(context):
             package='trt_classifier', executable='classifier_node', name='classifier',
             namespace=ns, output='screen', additional_env=env, remappings=[('image', image)],
             parameters=[os.path.join(share, 'config', 'classifier.yaml'), dict({
-                k: value[k] for k in ('model', 'weights', 'device', 'precision', 'labels',
-                                      'transport')},
-                backend=backend)])
+                k: value[k] for k in CLASSIFIER_ARGS}, backend=backend)])
         # a classifier that cannot start (exit 2) ends the launch with exit 1
         nodes += [classifier, end_launch_with(classifier, 'the classifier could not run')]
     if value['source'] != 'none':

@@ -22,3 +22,26 @@ def cache_dir(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('cache'))
     os.chmod(path, 0o700)  # the package refuses a cache others can write to (umask 002)
     return path
+
+
+@pytest.fixture
+def classifier_in_process():
+    """Start a ClassifierNode in this process, in a context of its own: ``start(**params)``."""
+    import rclpy
+    from trt_classifier.classifier_node import ClassifierNode
+    started = []
+
+    def start(**params):
+        context = rclpy.context.Context()
+        args = ['--ros-args']
+        for name, value in params.items():
+            args += ['-p', '%s:=%s' % (name, value)]
+        rclpy.init(context=context, args=args)
+        node = ClassifierNode(context=context)
+        started.append((node, context))
+        return node
+    yield start
+    for node, context in started:
+        node.close()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)

@@ -334,3 +334,24 @@ def test_open_loop_bench_over_ros_accounts_for_every_frame(tmp_path, cache_dir):
     # Chainer's SqueezeNet takes over 20 ms a frame on the CPUs we have: 60 Hz drops frames
     chainer = by_backend['chainer']['open_loop']
     assert chainer['dropped'] > 0 and chainer['answers_per_s'] < 60.0, chainer
+
+
+def test_both_launchers_give_the_bench_node_the_same_parameters():
+    """One run description: the CLI's defaults and the launch file's strings agree."""
+    from trt_classifier import schema
+    from trt_classifier.bench_runner import bench_node_params
+    from trt_classifier.cli import build_parser
+    from trt_classifier.launch_support import launch_default
+    args = build_parser().parse_args(['--cache-dir', '/c', 'bench'])
+    cli_run = {arg.name: getattr(args, arg.name) for arg in schema.BENCH_RUN
+               if arg.name != 'cache_dir'}
+    launch_run = {arg.name: launch_default(arg.default) for arg in schema.BENCH_RUN}
+    both = ['chainer', 'null'], ['squeezenet1_1'], '', False
+    from_cli = bench_node_params(dict(cli_run, cache_dir='/c'), *both)
+    from_launch = bench_node_params(launch_run, *both)
+    assert from_cli == from_launch
+    # typed as the node declares them (a string for an int would fail its declaration)
+    for name, value in from_cli.items():
+        assert type(value) is type(schema.BENCH_DEFAULTS[name]), name
+    assert from_cli['duration_s'] == 10.0 and from_cli['rate_hz'] == 0.0
+    assert set(from_cli) <= set(schema.BENCH_DEFAULTS)

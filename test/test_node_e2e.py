@@ -171,6 +171,8 @@ def test_pretrained_default_model_on_real_photos(start_node, probe_factory):
     ({'mean': [0.5, 0.5]}, 'mean must have 3 values'),
     ({'weights': '/nonexistent/w.npz'}, 'weights file /nonexistent/w.npz does not exist'),
     ({'labels': '/nonexistent/labels.txt'}, 'cannot read labels file /nonexistent/labels.txt'),
+    # refused by rclpy itself (the descriptor's range); the node's line names the range
+    ({'top_k': 0}, 'invalid parameter: top_k must be in 1..1000, not 0'),
 ])
 def test_invalid_parameters_at_start_exit_with_one_message(start_node, params, expected):
     params = dict({'backend': 'null'}, **params)
@@ -340,3 +342,20 @@ def test_release_first_reload(start_node, probe_factory):
         result = probe.classify(rgb_to_image_msg(photo(), 'rgb8'), timeout=60)
     assert result['backend'] == 'onnxruntime', node.output()
     assert 'Traceback' not in node.output()
+
+
+def test_descriptors_carry_the_schema_ranges_and_rclpy_enforces_them(
+        cache_dir, classifier_in_process):
+    """``ros2 param describe`` shows the ranges; an out-of-range runtime value never arrives."""
+    from rclpy.parameter import Parameter as RclpyParameter
+    node = classifier_in_process(backend='null', cache_dir=cache_dir)
+    top_k = node.describe_parameter('top_k')
+    assert [(r.from_value, r.to_value) for r in top_k.integer_range] == [(1, 1000)]
+    assert '(1..1000)' in top_k.description and not top_k.read_only
+    assert node.describe_parameter('allowed_model_classes').read_only
+    assert not node.describe_parameter('mean').integer_range  # arrays: no range
+    result = node.set_parameters([RclpyParameter('top_k', value=1001)])[0]
+    assert not result.successful and 'top_k' in result.reason, result.reason
+    assert node.config['top_k'] == 5
+    assert node.set_parameters([RclpyParameter('top_k', value=1000)])[0].successful
+    assert node.core.settings.top_k == 1000

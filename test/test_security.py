@@ -456,26 +456,17 @@ def test_hostile_runtime_changes_are_refused_and_the_node_keeps_serving(
 
 
 @pytest.mark.ros
-def test_parameter_callback_refuses_cache_dir_on_its_own(tmp_path, cache_dir):
+def test_parameter_callback_refuses_cache_dir_on_its_own(
+        tmp_path, cache_dir, classifier_in_process):
     """The backstop behind rclpy's read_only check: the node's own callback refuses too."""
-    import rclpy
     from rclpy.parameter import Parameter
-    from trt_classifier.classifier_node import ClassifierNode
-    context = rclpy.context.Context()
-    rclpy.init(context=context, args=['--ros-args', '-p', 'backend:=null',
-                                      '-p', 'cache_dir:=' + cache_dir])
-    node = ClassifierNode(context=context)
-    try:
-        descriptor = node.describe_parameter('cache_dir')
-        assert descriptor.read_only and 'executable code' in descriptor.description
-        result = node._on_set_parameters([Parameter('cache_dir', value=str(tmp_path))])
-        assert not result.successful
-        assert result.reason == ('cache_dir can only be set at start-up: it holds TensorRT '
-                                 'engines, which are executable code')
-        assert node.config['cache_dir'] == cache_dir
-        same = node._on_set_parameters([Parameter('cache_dir', value=cache_dir)])
-        assert same.successful, same.reason
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown(context=context)
+    node = classifier_in_process(backend='null', cache_dir=cache_dir)
+    descriptor = node.describe_parameter('cache_dir')
+    assert descriptor.read_only and 'executable code' in descriptor.description
+    result = node._on_set_parameters([Parameter('cache_dir', value=str(tmp_path))])
+    assert not result.successful
+    assert result.reason == ('cache_dir can only be set at start-up: it holds TensorRT '
+                             'engines, which are executable code')
+    assert node.config['cache_dir'] == cache_dir
+    same = node._on_set_parameters([Parameter('cache_dir', value=cache_dir)])
+    assert same.successful, same.reason

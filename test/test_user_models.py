@@ -155,7 +155,8 @@ def test_inspection_reads_each_exporters_file(onnx_files, name):
 @pytest.mark.parametrize('name', sorted(VARIANTS))
 def test_onnxruntime_backend_computes_the_files_function(onnx_files, name, cache_dir):
     from trt_classifier.backends import create_backend
-    from trt_classifier.classifier_node import Config, DEFAULTS
+    from trt_classifier.schema import DEFAULTS
+    from trt_classifier.serving import Config
     config = Config(dict(DEFAULTS, model=onnx_files[name], backend='onnxruntime'))
     assert config.labels == LABELS and config.input_size == 32
     with create_backend('onnxruntime', onnx_files[name], cache_dir=cache_dir) as backend:
@@ -170,7 +171,8 @@ def test_onnxruntime_backend_computes_the_files_function(onnx_files, name, cache
 
 
 def test_value_range_and_channel_order_parameters(onnx_files):
-    from trt_classifier.classifier_node import Config, DEFAULTS
+    from trt_classifier.schema import DEFAULTS
+    from trt_classifier.serving import Config
     config = Config(dict(DEFAULTS, model=onnx_files['nhwc'], backend='onnxruntime',
                          normalize='custom', mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0],
                          value_range=[0.0, 255.0], channel_order='bgr'))
@@ -180,7 +182,8 @@ def test_value_range_and_channel_order_parameters(onnx_files):
 
 
 def test_card_value_range_alone_scales_pixels_to_it(tmp_path):
-    from trt_classifier.classifier_node import Config, DEFAULTS
+    from trt_classifier.schema import DEFAULTS
+    from trt_classifier.serving import Config
     path = make_onnx(tmp_path / 'tf.onnx',
                      card='value_range: [-1, 1]\nresize: stretch\nlabels: labels.txt\n')
     batch = Config(dict(DEFAULTS, model=path, backend='onnxruntime')).preprocessor(RED)
@@ -229,7 +232,8 @@ def test_bad_model_files_are_refused_with_one_line(tmp_path):
 
 
 def test_wrong_label_count_and_chainer_with_onnx_are_refused(onnx_files, tmp_path):
-    from trt_classifier.classifier_node import Config, DEFAULTS
+    from trt_classifier.schema import DEFAULTS
+    from trt_classifier.serving import Config
     labels = tmp_path / 'three.txt'
     labels.write_text('a\nb\nc\n')
     with pytest.raises(ClassifierError, match='has 3 class names, but model .* outputs 4'):
@@ -611,7 +615,8 @@ def _fake_trt_for(spec, monkeypatch):
 def test_tensorrt_backend_binds_the_files_own_tensor_names(onnx_files, name, tmp_path,
                                                            monkeypatch):
     from trt_classifier.backends import create_backend
-    from trt_classifier.classifier_node import Config, DEFAULTS
+    from trt_classifier.schema import DEFAULTS
+    from trt_classifier.serving import Config
     from support import RecordingLog
     spec = models.resolve_model_spec(onnx_files[name])
     cuda = _fake_trt_for(spec, monkeypatch)

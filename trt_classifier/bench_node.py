@@ -38,45 +38,11 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
-from trt_classifier import env_info, openloop, power, report, resources, rosutil
-from trt_classifier.bench_runner import check_request
+from trt_classifier import env_info, openloop, power, report, resources, rosutil, schema
+from trt_classifier.bench_runner import check_request, split_list
 from trt_classifier.errors import ClassifierError
 from trt_classifier.frames import FrameSource
 from trt_classifier.imgconv import rgb_to_image_msg
-
-STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
-
-PARAMS = [
-    ('backends', 'chainer,onnxruntime,tensorrt,null',
-     'comma-separated backends, one node each, in namespace /<backend>'),
-    ('models', STUDY_MODELS, 'comma-separated models: table names, ONNX file paths or '
-                             'package.module:ClassName'),
-    ('weights', 'auto', 'auto (pretrained where available, else random), random or pretrained'),
-    ('warmup', 1, 'untimed frames per (model, backend)'),
-    ('iterations', 100, 'timed frames per (model, backend)'),
-    ('precision', 'fp32', 'fp32 or fp16 (tensorrt)'),
-    ('frames', 'samples', 'samples, an image, a folder or a video'),
-    ('frame_width', 0, 'resize input frames to this width (0: keep)'),
-    ('frame_height', 0, 'resize input frames to this height (0: keep)'),
-    ('timeout_s', 30.0, "seconds to wait for one frame's result"),
-    ('load_timeout_s', 900.0, 'seconds to wait for a model to load (engine builds are slow)'),
-    ('startup_timeout_s', 60.0, 'seconds to wait for a classifier node to appear'),
-    ('unavailable', '', 'backends known to be unavailable, "name: reason; ..." (set by the '
-                        'runner)'),
-    ('output_dir', 'results', 'where the JSON, CSV and PNG go'),
-    ('sequential', False, 'one classifier node alive at a time: all models of a backend, then '
-                          'that node is stopped (SIGINT) and the runner/launch starts the next'),
-    # open loop (camera rate): see trt_classifier/openloop.py
-    ('rate_hz', 0.0, 'publish at this fixed rate, open loop (0: closed loop, one frame in '
-                     'flight)'),
-    ('duration_s', 0.0, 'open loop: seconds per (model, backend); 0: send iterations frames'),
-    ('find_max_rate', False, 'search the highest rate each backend sustains with drops '
-                             'below drop_threshold'),
-    ('drop_threshold', 0.02, 'rate search: largest share of sent frames left unanswered'),
-    ('min_rate_hz', 1.0, 'rate search: lower bound'),
-    ('max_rate_hz', 200.0, 'rate search: upper bound (probed first)'),
-    ('search_duration_s', 3.0, 'rate search: seconds per probe'),
-]
 
 
 def model_files(names):
@@ -107,10 +73,6 @@ def model_files(names):
     return files
 
 
-def split_list(text):
-    return [item.strip() for item in text.split(',') if item.strip()]
-
-
 def succeeded(runs, backends):
     """Tell success: a model backend measured frames, or null alone was asked and did."""
     measured = {r.backend for r in runs if r.samples}
@@ -126,23 +88,26 @@ class BenchNode(Node):
 
     def __init__(self, **kwargs):
         super(BenchNode, self).__init__('bench', **kwargs)
-        for name, default, text in PARAMS:
-            self.declare_parameter(name, default, rosutil.descriptor(text, read_only=True))
-        self.p = {name: self.get_parameter(name).value for name, _d, _t in PARAMS}
-        if self.p['rate_hz'] < 0 or self.p['duration_s'] < 0:
+        for param in schema.BENCH:
+            self.declare_parameter(param.name, param.default, rosutil.descriptor(
+                param.description, read_only=True))
+        # the run's settings, as started (all read-only)
+        self.settings = {p.name: self.get_parameter(p.name).value for p in schema.BENCH}
+        if self.settings['rate_hz'] < 0 or self.settings['duration_s'] < 0:
             raise ClassifierError('rate_hz and duration_s must be >= 0')
-        if not 0 < self.p['min_rate_hz'] < self.p['max_rate_hz']:
+        if not 0 < self.settings['min_rate_hz'] < self.settings['max_rate_hz']:
             raise ClassifierError('the rate search needs 0 < min_rate_hz < max_rate_hz, not '
-                                  '%r, %r' % (self.p['min_rate_hz'], self.p['max_rate_hz']))
-        if not 0 <= self.p['drop_threshold'] < 1:
+                                  '%r, %r' % (self.settings['min_rate_hz'],
+                                              self.settings['max_rate_hz']))
+        if not 0 <= self.settings['drop_threshold'] < 1:
             raise ClassifierError('drop_threshold must be in [0, 1), not %r'
-                                  % self.p['drop_threshold'])
-        self.backends = split_list(self.p['backends'])
-        self.models = split_list(self.p['models'])
-        check_request(self.backends, self.models, self.p['precision'], warmup=self.p['warmup'],
-                      iterations=self.p['iterations'])
-        source = FrameSource(self.p['frames'], loop=False,
-                             size=(self.p['frame_width'], self.p['frame_height']))
+                                  % self.settings['drop_threshold'])
+        self.backends = split_list(self.settings['backends'])
+        self.models = split_list(self.settings['models'])
+        check_request(self.backends, self.models, self.settings['precision'],
+                      warmup=self.settings['warmup'], iterations=self.settings['iterations'])
+        source = FrameSource(self.settings['frames'], loop=False,
+                             size=(self.settings['frame_width'], self.settings['frame_height']))
         self.frames = []
         frame = source.read()
         while frame is not None and len(self.frames) < 16:
@@ -150,7 +115,7 @@ class BenchNode(Node):
             frame = source.read()
         source.close()
         if not self.frames:
-            raise ClassifierError('no frames could be read from %s' % self.p['frames'])
+            raise ClassifierError('no frames could be read from %s' % self.settings['frames'])
 
         self.cond = threading.Condition()
         self.results = {}
@@ -228,10 +193,10 @@ class BenchNode(Node):
         log = self.get_logger()
         environment = env_info.environment()  # now: imports are slow, an interrupt is not
         status = dict.fromkeys(self.backends)
-        for item in filter(None, self.p['unavailable'].split(';')):
+        for item in filter(None, self.settings['unavailable'].split(';')):
             name, _sep, reason = item.partition(':')
             status[name.strip()] = 'unavailable: ' + reason.strip()
-        sequential = self.p['sequential']
+        sequential = self.settings['sequential']
         for backend in [] if sequential else self.backends:
             self._check_started(backend, status)
         runs = []
@@ -254,14 +219,14 @@ class BenchNode(Node):
             log.warning('interrupted: reporting the %d runs measured so far' % len(runs))
         result = report.build(runs, facts, environment)
         log.info('results\n' + report.render(result))
-        for path in report.save(result, self.p['output_dir']):
+        for path in report.save(result, self.settings['output_dir']):
             log.info('wrote %s' % path)
         return 0 if succeeded(runs, self.backends) else 3
 
     def _check_started(self, backend, status):
         if status[backend] is None and not self._wait_backend(backend):
             status[backend] = ('unavailable: no classifier node answered in /%s within '
-                               '%.0f s' % (backend, self.p['startup_timeout_s']))
+                               '%.0f s' % (backend, self.settings['startup_timeout_s']))
         if status[backend]:
             self.get_logger().warning('%s: %s' % (backend, status[backend]))
 
@@ -312,28 +277,28 @@ class BenchNode(Node):
             time.sleep(0.2)
 
     def _protocol_facts(self):
-        facts = {k: self.p[k] for k in ('warmup', 'iterations', 'precision', 'weights',
-                                        'frames', 'timeout_s')}
+        facts = {k: self.settings[k] for k in ('warmup', 'iterations', 'precision', 'weights',
+                                               'frames', 'timeout_s')}
         facts['backends'] = self.backends
         facts['models'] = self.models
         facts['frame_size'] = ', '.join(sorted(
             {'%dx%d' % (f.width, f.height) for f in self.frames})) + ' rgb8'
         facts['loop'] = 'closed (one frame in flight)'
-        facts['sequential'] = self.p['sequential']
-        if self.p['rate_hz'] > 0:
+        facts['sequential'] = self.settings['sequential']
+        if self.settings['rate_hz'] > 0:
             facts['loop'] = 'open (fixed rate, drop-oldest node)'
-            facts['rate_hz'] = self.p['rate_hz']
+            facts['rate_hz'] = self.settings['rate_hz']
             facts['frames_per_run'] = self._open_loop_count(
-                self.p['rate_hz'], self.p['duration_s'], self.p['iterations'])
-            facts['duration_s'] = self.p['duration_s']
-        if self.p['find_max_rate']:
-            facts['rate_search'] = {k: self.p[k] for k in (
+                self.settings['rate_hz'], self.settings['duration_s'], self.settings['iterations'])
+            facts['duration_s'] = self.settings['duration_s']
+        if self.settings['find_max_rate']:
+            facts['rate_search'] = {k: self.settings[k] for k in (
                 'drop_threshold', 'min_rate_hz', 'max_rate_hz', 'search_duration_s')}
         facts['model_files'] = model_files(self.models)
         return facts
 
     def _wait_backend(self, backend):
-        end = time.monotonic() + self.p['startup_timeout_s']
+        end = time.monotonic() + self.settings['startup_timeout_s']
         topic = '/%s/image' % backend
         while time.monotonic() < end and not self.stopping:
             client = self.param_clients[backend]
@@ -345,8 +310,8 @@ class BenchNode(Node):
     def _configure(self, model, backend):
         # atomically: one reload for model, weights and precision together
         request = SetParametersAtomically.Request(parameters=[
-            string_param('model', model), string_param('weights', self.p['weights']),
-            string_param('precision', self.p['precision'])])
+            string_param('model', model), string_param('weights', self.settings['weights']),
+            string_param('precision', self.settings['precision'])])
         self.load_errors[backend] = ''
         future = self.param_clients[backend].call_async(request)
         done = threading.Event()
@@ -368,7 +333,7 @@ class BenchNode(Node):
             return run
         log.info('%s/%s: loading and warming up' % (backend, model))
         warm = 0
-        while warm < self.p['warmup'] and not self.stopping:
+        while warm < self.settings['warmup'] and not self.stopping:
             # resend until the node has loaded the model and answered with it
             frame_id, _start = self._send(backend, warm, '%s-%s-warm' % (backend, model))
             self._wait(lambda: frame_id in self.results, 5.0)
@@ -386,29 +351,30 @@ class BenchNode(Node):
                 run.error = 'the classifier node in /%s has gone (see its log)' % backend
                 log.error('%s/%s: %s' % (backend, model, run.error))
                 return run
-            elif time.monotonic() - run.created > self.p['load_timeout_s']:
-                run.error = 'model did not load within %.0f s' % self.p['load_timeout_s']
+            elif time.monotonic() - run.created > self.settings['load_timeout_s']:
+                run.error = 'model did not load within %.0f s' % self.settings['load_timeout_s']
                 return run
             elif result is not None:
                 time.sleep(0.5)  # still answered by the previous model: loading
         with Sampled(run, self.pids.get(backend)):
-            if self.p['rate_hz'] > 0:
+            if self.settings['rate_hz'] > 0:
                 self._measure_open_loop(run, backend, model)
             else:
                 self._measure_closed_loop(run, backend, model)
-        if self.p['find_max_rate'] and not run.error and not self.stopping:
+        if self.settings['find_max_rate'] and not run.error and not self.stopping:
             self._search_rate(run, backend, model)
         return run
 
     def _measure_closed_loop(self, run, backend, model):
         log = self.get_logger()
-        for i in range(self.p['iterations']):
+        for i in range(self.settings['iterations']):
             if self.stopping:
                 run.error = 'interrupted after %d frames' % i
                 return run
             frame_id, start = self._send(backend, i, '%s-%s-t' % (backend, model))
-            if not self._wait(lambda: frame_id in self.results, self.p['timeout_s']):
-                run.error = 'no result for frame %d within %.0f s' % (i, self.p['timeout_s'])
+            if not self._wait(lambda: frame_id in self.results, self.settings['timeout_s']):
+                run.error = 'no result for frame %d within %.0f s' % (
+                    i, self.settings['timeout_s'])
                 if self.stopping:
                     run.error = 'interrupted after %d frames' % i
                 log.error('%s/%s: %s' % (backend, model, run.error))
@@ -417,9 +383,9 @@ class BenchNode(Node):
             result = self.results.pop(frame_id)
             self._remember_counts(backend, result)
             run.add(i % len(self.frames), result, roundtrip_ms)
-            if (i + 1) % 20 == 0 or i + 1 == self.p['iterations']:
+            if (i + 1) % 20 == 0 or i + 1 == self.settings['iterations']:
                 log.info('%s/%s: %d/%d, mean inference %.2f ms' % (
-                    backend, model, i + 1, self.p['iterations'], run.mean('inference_ms')))
+                    backend, model, i + 1, self.settings['iterations'], run.mean('inference_ms')))
         return run
 
     # --- open loop (camera rate) ----------------------------------------------------------------
@@ -485,7 +451,7 @@ class BenchNode(Node):
     def _settle(self, frame_ids):
         """Wait until every frame is answered, or no answer came for a while."""
         last_count, last_change = -1, time.monotonic()
-        end = time.monotonic() + self.p['timeout_s']
+        end = time.monotonic() + self.settings['timeout_s']
         quiet_s = 1.0
         while time.monotonic() < end and not self.stopping:
             with self.cond:
@@ -503,8 +469,9 @@ class BenchNode(Node):
 
     def _measure_open_loop(self, run, backend, model):
         log = self.get_logger()
-        rate = self.p['rate_hz']
-        count = self._open_loop_count(rate, self.p['duration_s'], self.p['iterations'])
+        rate = self.settings['rate_hz']
+        count = self._open_loop_count(rate, self.settings['duration_s'],
+                                      self.settings['iterations'])
         log.info('%s/%s: open loop, %d frames at %.1f Hz' % (backend, model, count, rate))
         record = self._open_loop(backend, '%s-%s' % (backend, model), rate, count, run)
         run.open_loop = record
@@ -517,16 +484,16 @@ class BenchNode(Node):
 
         def trial(rate):
             count = max(openloop.MIN_PROBE_FRAMES,
-                        self._open_loop_count(rate, self.p['search_duration_s']))
+                        self._open_loop_count(rate, self.settings['search_duration_s']))
             record = self._open_loop(backend, '%s-%s-search' % (backend, model), rate, count)
             log.info('%s/%s: probe %.1f Hz: %s' % (
                 backend, model, rate, openloop.describe(record)))
             return record
         log.info('%s/%s: searching the highest sustained rate in %.1f..%.1f Hz' % (
-            backend, model, self.p['min_rate_hz'], self.p['max_rate_hz']))
+            backend, model, self.settings['min_rate_hz'], self.settings['max_rate_hz']))
         run.rate_search = openloop.find_max_rate(
-            trial, self.p['min_rate_hz'], self.p['max_rate_hz'], self.p['drop_threshold'],
-            should_stop=lambda: self.stopping)
+            trial, self.settings['min_rate_hz'], self.settings['max_rate_hz'],
+            self.settings['drop_threshold'], should_stop=lambda: self.stopping)
         log.info('%s/%s: highest sustained rate %.1f Hz (%s)' % (
             backend, model, run.rate_search['max_rate_hz'], run.rate_search['bounded_by']))
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from trt_classifier import resources
+from trt_classifier import resources, schema
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models.user import is_dotted, is_model_file
 from trt_classifier.procs import large_frame_env, NodeProcess, ros_args
@@ -69,6 +69,18 @@ def classifier_params(backend, device='cpu', precision='fp32', cache_dir='', mod
     return params
 
 
+def split_list(text):
+    return [item.strip() for item in text.split(',') if item.strip()]
+
+
+def bench_node_params(run_settings, backends, models, unavailable, sequential):
+    """Return the bench node's parameters for a run (both launchers use this)."""
+    params = schema.bench_node_params(run_settings)
+    params.update(backends=','.join(backends), models=','.join(models),
+                  unavailable=unavailable, sequential=sequential)
+    return params
+
+
 def check_request(backends, models, precision='fp32', device='cpu', warmup=1, iterations=1):
     """Raise ClassifierError, one line naming the bad value and the valid ones, before any start.
 
@@ -87,8 +99,9 @@ def check_request(backends, models, precision='fp32', device='cpu', warmup=1, it
             elif name not in valid:
                 raise ClassifierError('unknown %s %r; valid %ss: %s' % (
                     kind, name, kind, ', '.join(valid)))
-    if precision not in ('fp32', 'fp16'):
-        raise ClassifierError('unknown precision %r; valid precisions: fp32, fp16' % (precision,))
+    if precision not in schema.PRECISIONS:
+        raise ClassifierError('unknown precision %r; valid precisions: %s' % (
+            precision, ', '.join(schema.PRECISIONS)))
     parse_device(device)
     for name, value in (('warmup', warmup), ('iterations', iterations)):
         try:
@@ -148,12 +161,14 @@ def split_available(backends):
     return available, '; '.join(unavailable)
 
 
-def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cpu',
-        weights='auto', frames='samples', frame_size=(0, 0), output_dir='results',
-        cache_dir='', timeout_s=30.0, sequential='auto', open_loop=None):
-    """Run the benchmark; ``open_loop``: the bench node's rate_hz, duration_s, ... parameters."""
-    check_request(backends, models, precision, device, warmup, iterations)
-    sequential, why = choose_sequential(sequential)
+def run(settings):
+    """Run the benchmark ``settings``: ``{name: value}`` for each of schema.BENCH_RUN."""
+    run_settings = dict(schema.BENCH_RUN_DEFAULTS, **settings)
+    backends, models = split_list(run_settings['backends']), split_list(run_settings['models'])
+    device, precision = run_settings['device'], run_settings['precision']
+    check_request(backends, models, precision, device, run_settings['warmup'],
+                  run_settings['iterations'])
+    sequential, why = choose_sequential(run_settings['sequential'])
     _log.info('%s (%s)' % ('sequential: one classifier node at a time' if sequential else
                            'one classifier node per backend, all started at once', why))
     available, unavailable = split_available(backends)
@@ -166,8 +181,8 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
     procs = []
 
     def start(backend):
-        params = classifier_params(backend, device, precision, cache_dir, models[0], weights,
-                                   models)
+        params = classifier_params(backend, device, precision, run_settings['cache_dir'],
+                                   models[0], run_settings['weights'], models)
         procs.insert(0, NodeProcess('trt_classifier.classifier_node',
                                     ros_args('/' + backend, params), env=env))
 
@@ -176,13 +191,9 @@ def run(backends, models, warmup=1, iterations=100, precision='fp32', device='cp
         for backend in waiting[:1] if sequential else waiting:
             start(backend)
         del waiting[:1 if sequential else len(waiting)]
-        bench_params = {
-            'backends': ','.join(backends), 'models': ','.join(models), 'warmup': warmup,
-            'iterations': iterations, 'precision': precision, 'weights': weights,
-            'frames': frames, 'frame_width': frame_size[0], 'frame_height': frame_size[1],
-            'unavailable': unavailable, 'output_dir': os.path.abspath(output_dir),
-            'timeout_s': float(timeout_s), 'sequential': sequential}
-        bench_params.update(open_loop or {})
+        bench_params = bench_node_params(run_settings, backends, models, unavailable,
+                                         sequential)
+        bench_params['output_dir'] = os.path.abspath(bench_params['output_dir'])
         bench = NodeProcess('trt_classifier.bench_node', ros_args(None, bench_params), env=env)
         procs.append(bench)
 

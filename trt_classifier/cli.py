@@ -6,11 +6,10 @@ import argparse
 import logging
 import sys
 
+from trt_classifier import schema
 from trt_classifier.errors import ClassifierError
 from trt_classifier.export import DEFAULT_OPSET
 from trt_classifier.trt_utils import RUNTIME_CHOICES
-
-STUDY_MODELS = 'vgg16,resnet101,squeezenet1_1,efficientnet_lite0'
 
 
 def cmd_models(args):
@@ -65,11 +64,11 @@ def cmd_export(args):
 
 def cmd_bench(args):
     from trt_classifier import bench_runner
-    return bench_runner.run(
-        args.backends.split(','), args.models.split(','), args.warmup, args.iterations,
-        args.precision, args.device, args.weights, args.frames,
-        (args.frame_width, args.frame_height), args.output_dir, args.cache_dir or '',
-        args.timeout_s, args.sequential, open_loop=open_loop_params(args))
+    if args.rate is not None and args.rate <= 0:
+        raise ClassifierError('--rate must be > 0 Hz, not %r' % args.rate)
+    run = {arg.name: getattr(args, arg.name) for arg in schema.BENCH_RUN}
+    run['cache_dir'] = args.cache_dir or ''  # the global --cache-dir
+    return bench_runner.run(run)
 
 
 def cmd_overhead(args):
@@ -87,17 +86,6 @@ def cmd_overhead(args):
                  args.source, args.output_dir, args.domain_id,
                  [p for p in args.build.split(',') if p])
     return 0
-
-
-def open_loop_params(args):
-    """Return the bench node's open-loop and rate-search parameters from the command line."""
-    if args.rate is not None and args.rate <= 0:
-        raise ClassifierError('--rate must be > 0 Hz, not %r' % args.rate)
-    return {'rate_hz': float(args.rate or 0.0), 'duration_s': float(args.duration),
-            'find_max_rate': bool(args.find_max_rate),
-            'drop_threshold': float(args.drop_threshold), 'min_rate_hz': float(args.min_rate),
-            'max_rate_hz': float(args.max_rate),
-            'search_duration_s': float(args.search_duration)}
 
 
 def cmd_report(args):
@@ -143,6 +131,24 @@ def cmd_profile(args):
     return 0
 
 
+def add_bench_options(parser):
+    """``--NAME`` for each setting of schema.BENCH_RUN (--cache-dir is the global option)."""
+    open_loop = parser.add_argument_group('open loop (camera rate)')
+    for arg in schema.BENCH_RUN:
+        if arg.name == 'cache_dir':
+            continue
+        group = open_loop if arg.param in schema.OPEN_LOOP_PARAMS else parser
+        option = '--' + arg.name.replace('_', '-')
+        text = '%s (default %s)' % (arg.text, arg.default)
+        if isinstance(arg.default, bool):
+            group.add_argument(option, action='store_true', help=arg.text)
+        elif arg.name == 'rate':  # unset: closed loop; set: must be > 0
+            group.add_argument(option, type=float, metavar='HZ', help=arg.text)
+        else:
+            group.add_argument(option, type=type(arg.default), default=arg.default,
+                               choices=arg.choices, help=text)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog='trt-classifier', description=__doc__)
     parser.add_argument('--cache-dir', default=None,
@@ -169,39 +175,7 @@ def build_parser():
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser('bench', help='warm-up + timed runs over real ROS 2 nodes')
-    p.add_argument('--backends', default='chainer,onnxruntime,tensorrt,null')
-    p.add_argument('--models', default=STUDY_MODELS,
-                   help='comma-separated: table names, .onnx paths, package.module:ClassName')
-    p.add_argument('--weights', default='auto')
-    p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--iterations', type=int, default=100)
-    p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--frames', default='samples')
-    p.add_argument('--frame-width', type=int, default=0)
-    p.add_argument('--frame-height', type=int, default=0)
-    p.add_argument('--timeout-s', type=float, default=30.0)
-    p.add_argument('--output-dir', default='results')
-    p.add_argument('--sequential', default='auto', choices=['auto', 'true', 'false'],
-                   help='one classifier node alive at a time (auto: under 8 GB of memory)')
-    g = p.add_argument_group('open loop (camera rate)')
-    g.add_argument('--rate', type=float, metavar='HZ',
-                   help='publish at this fixed rate without waiting for results (default: '
-                        'closed loop, one frame in flight)')
-    g.add_argument('--duration', type=float, default=10.0, metavar='S',
-                   help='open loop: seconds per model and backend (0: send --iterations '
-                        'frames; default 10)')
-    g.add_argument('--find-max-rate', action='store_true',
-                   help='search the highest rate each backend sustains with drops below '
-                        '--drop-threshold')
-    g.add_argument('--drop-threshold', type=float, default=0.02,
-                   help='rate search: largest share of frames left unanswered (default 0.02)')
-    g.add_argument('--min-rate', type=float, default=1.0, metavar='HZ',
-                   help='rate search: lower bound (default 1)')
-    g.add_argument('--max-rate', type=float, default=200.0, metavar='HZ',
-                   help='rate search: upper bound, probed first (default 200)')
-    g.add_argument('--search-duration', type=float, default=3.0, metavar='S',
-                   help='rate search: seconds per probe (default 3)')
+    add_bench_options(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser('overhead', help="the node's own CPU per frame vs an echo node, and the "
@@ -233,8 +207,8 @@ def build_parser():
     p.add_argument('--model', required=True,
                    help='a model name, a path to an .onnx file or package.module:ClassName')
     p.add_argument('--weights', default='random')
-    p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16'])
-    p.add_argument('--workspace-mb', type=int, default=1024)
+    p.add_argument('--precision', default='fp32', choices=schema.PRECISIONS)
+    p.add_argument('--workspace-mb', type=int, default=schema.DEFAULT_WORKSPACE_MB)
     p.add_argument('--runtime', default='auto', choices=RUNTIME_CHOICES,
                    help='auto: classic TensorRT if importable, else TensorRT-RTX')
     p.add_argument('--compute-capabilities', default=None, metavar='CC[,CC...]',

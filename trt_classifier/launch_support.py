@@ -28,3 +28,10 @@ def end_launch_with(action, what):
                 what, event.action.name, event.returncode))
         return [EmitEvent(event=Shutdown(reason='%s finished' % event.action.name))]
     return RegisterEventHandler(OnProcessExit(target_action=action, on_exit=on_exit))
+
+
+def launch_default(value):
+    """Write a schema default as a launch argument's string (``true``/``false`` for booleans)."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)

@@ -9,8 +9,8 @@ import numpy
 
 from trt_classifier.errors import ClassifierError
 from trt_classifier.safe_files import read_small_text_file
+from trt_classifier.schema import CHANNEL_ORDERS, mean_std_problem, RESIZE_POLICIES
 
-RESIZE_POLICIES = ('stretch', 'center_crop')
 MAX_LABELS_BYTES = 1 << 20  # ImageNet's 1,000 names take 10 KB
 # center_crop: shorter side to size*256/224 (256 for 224), then the central size x size.
 CROP_RATIO = 256.0 / 224.0
@@ -41,16 +41,15 @@ def normalisation(resize, mean, std, channel_order):
     mean/std are in the model's channel order and ``(x/255 - mean)/std == x*scale + offset``.
     Shared with the GPU preprocessor so both compute the same thing.
     """
-    if len(mean) != 3 or len(std) != 3:
-        raise ClassifierError('mean and std must have 3 values, got %d and %d' % (
-            len(mean), len(std)))
-    if min(std) <= 0:
-        raise ClassifierError('std values must be > 0, got %s' % (list(std),))
+    problem = mean_std_problem(mean, std)
+    if problem:
+        raise ClassifierError(problem)
     if resize not in RESIZE_POLICIES:
         raise ClassifierError('resize must be one of %s, not %r' % (
             ', '.join(RESIZE_POLICIES), resize))
-    if channel_order not in ('rgb', 'bgr'):
-        raise ClassifierError('channel_order must be rgb or bgr, not %r' % (channel_order,))
+    if channel_order not in CHANNEL_ORDERS:
+        raise ClassifierError('channel_order must be one of %s, not %r' % (
+            ', '.join(CHANNEL_ORDERS), channel_order))
     std = numpy.asarray(std, dtype=numpy.float32)
     mean = numpy.asarray(mean, dtype=numpy.float32)
     return (1.0 / (255.0 * std)).astype(numpy.float32), (-mean / std).astype(numpy.float32)

@@ -26,8 +26,8 @@ from trt_classifier.cache import load_verified, usable_cache_dir, write_with_dig
 from trt_classifier.cuda_plumbing import CudaBuffers, PrimaryContext
 from trt_classifier.errors import BackendUnavailable, ClassifierError
 from trt_classifier.gpu_probe import probe_gpus
+from trt_classifier.schema import DEFAULT_WORKSPACE_MB
 
-DEFAULT_WORKSPACE_MB = 1024  # the node's and the CLI's default: one engine cache key for all
 _TRT_LOGGER = {}  # one trt.Logger per runtime module and process: builder and runtime share it
 INSTALL_HINT = ('classic TensorRT comes with JetPack on a Jetson (on x86: pip install tensorrt '
                 "from NVIDIA's index); TensorRT-RTX (RTX GPUs, and building anywhere): "

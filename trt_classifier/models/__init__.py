@@ -12,6 +12,7 @@ import contextlib
 import importlib
 
 from trt_classifier.errors import ClassifierError
+from trt_classifier.schema import CHANNEL_ORDERS, mean_std_problem, RESIZE_POLICIES
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -44,13 +45,13 @@ class ModelSpec(object):
                  resize='center_crop', mean=IMAGENET_MEAN, std=IMAGENET_STD,
                  channel_order='rgb', labels='imagenet', weights_source='', pretrained=None,
                  description=''):
-        if channel_order not in ('rgb', 'bgr'):
+        if channel_order not in CHANNEL_ORDERS:
             raise ValueError('%s: channel_order must be rgb or bgr, not %r' % (
                 name, channel_order))
-        if resize not in ('stretch', 'center_crop'):
+        if resize not in RESIZE_POLICIES:
             raise ValueError('%s: resize must be stretch or center_crop, not %r' % (name, resize))
-        if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
-            raise ValueError('%s: mean and std must have 3 values, std > 0' % name)
+        if mean_std_problem(mean, std):
+            raise ValueError('%s: %s' % (name, mean_std_problem(mean, std)))
         self.name = name
         self.module = module
         self.factory = factory
@@ -155,8 +156,6 @@ _register(ModelSpec(
     mean=CAFFE_BGR_MEAN, std=CAFFE_STD, channel_order='bgr', resize='center_crop',
     weights_source='Caffe ResNet-101-model.caffemodel, converted by chainer.links.ResNet101Layers',
     description='ResNet101 (chainer.links.ResNet101Layers)'))
-
-DEFAULT_MODEL = 'efficientnet_lite0'
 
 
 def get_spec(name):

@@ -15,6 +15,7 @@ import os
 import re
 
 from trt_classifier.errors import ClassifierError
+from trt_classifier.schema import CHANNEL_ORDERS, INPUT_SIZE_RANGE, RESIZE_POLICIES
 
 DOTTED_RE = re.compile(r'^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$', re.ASCII)
 CARD_MAX_BYTES = 64 * 1024
@@ -64,10 +65,11 @@ def read_card(path):
 def _check_card(card, data):
     def fail(text):
         raise ClassifierError('model card %s: %s' % (card, text))
+    low, high = INPUT_SIZE_RANGE
     if 'input_size' in data and not (isinstance(data['input_size'], int) and
-                                     32 <= data['input_size'] <= 1024):
-        fail('input_size must be an integer in 32..1024, not %r' % (data['input_size'],))
-    choices = {'resize': ('stretch', 'center_crop'), 'channel_order': ('rgb', 'bgr'),
+                                     low <= data['input_size'] <= high):
+        fail('input_size must be an integer in %d..%d, not %r' % (low, high, data['input_size']))
+    choices = {'resize': RESIZE_POLICIES, 'channel_order': CHANNEL_ORDERS,
                'layout': ('NCHW', 'NHWC'), 'output_kind': ('logits', 'probabilities')}
     for key, allowed in choices.items():
         if key in data and data[key] not in allowed:
