@@ -7,6 +7,7 @@ the labels do not match its 4 classes), ONNX Runtime for a real swap between run
 """
 
 import logging
+import os
 import threading
 
 import numpy
@@ -299,3 +300,31 @@ def test_a_failure_after_the_swap_with_a_newer_request_is_degraded(serving):
     core.reload()
     assert core.state == DEGRADED and core.error == 'reload failed: RuntimeError: describe failed'
     assert core.backend.model_name == 'squeezenet1_1' and core.pending
+
+
+def test_cli_classify_uses_the_core_on_real_photos(cache_dir, capsys):
+    """`trt-classifier classify`: Chainer and ONNX Runtime name the photo's class alike."""
+    from trt_classifier.cli import main as cli_main
+    from trt_classifier.frames import samples_dir
+    coffee = os.path.join(samples_dir(), 'coffee.jpg')
+    firsts = []
+    for backend in ('chainer', 'onnxruntime'):
+        assert cli_main(['--cache-dir', cache_dir, 'classify', coffee, '--backend', backend,
+                         '--weights', 'pretrained', '--top-k', '2']) == 0
+        line = capsys.readouterr().out.strip()
+        assert line.startswith('coffee.jpg: espresso ')
+        firsts.append(line.split('(')[0])
+    assert firsts[0] == firsts[1]  # same label and score to 4 decimals
+
+
+def test_cli_classify_reports_a_bad_file_and_goes_on(cache_dir, tmp_path, capsys):
+    from trt_classifier.cli import main as cli_main
+    from trt_classifier.frames import sample_paths
+    bad = tmp_path / 'not-an-image.jpg'
+    bad.write_text('hello')
+    assert cli_main(['--cache-dir', cache_dir, 'classify', str(bad), sample_paths()[0],
+                     '--backend', 'null']) == 1
+    out = capsys.readouterr().out
+    assert os.path.basename(sample_paths()[0]) in out and 'not-an-image' not in out
+    assert cli_main(['classify', sample_paths()[0], '--top-k', '0']) == 2
+    assert 'top_k must be in 1..1000, not 0' in capsys.readouterr().err

@@ -1,6 +1,6 @@
 # Copyright 2026 The trt_classifier Authors
 # SPDX-License-Identifier: Apache-2.0
-"""trt-classifier: models, export, bench, report, build-engine and profile subcommands."""
+"""trt-classifier: models, classify, export, bench, report, build-engine, profile and more."""
 
 import argparse
 import logging
@@ -46,6 +46,36 @@ def cmd_env(args):
     for line in filter(None, unavailable.split('; ')):
         print('unavailable: %s' % line)
     return 0
+
+
+def cmd_classify(args):
+    """Classify image files with the serving core the node uses (no ROS): label, score, times."""
+    import os
+    from trt_classifier import frames, serving
+    values = dict(schema.DEFAULTS, backend=args.backend, model=args.model, weights=args.weights,
+                  device=args.device, precision=args.precision, top_k=args.top_k,
+                  cache_dir=args.cache_dir or '', exit_on_start_failure=True)
+    core = serving.Classifier(values, logging.getLogger('classify'))
+    try:
+        core.reload()
+        if core.state != serving.READY:
+            raise ClassifierError(core.error)
+        failed = 0
+        for path in args.images:
+            try:
+                rgb = frames.read_rgb(path)
+            except ClassifierError as exc:  # one line per bad file; the others are classified
+                logging.getLogger('classify').error(str(exc))
+                failed += 1
+                continue
+            result = core.classify(rgb)
+            print('%s: %s %.4f  (preprocess %.2f ms, inference %.2f ms; %s)' % (
+                os.path.basename(path), result.label, result.score, result.preprocess_ms,
+                result.inference_ms, ', '.join('%s %.4f' % (label, score)
+                                               for _i, label, score in result.top_k()[1:])))
+        return 1 if failed else 0
+    finally:
+        core.close()
 
 
 def cmd_export(args):
@@ -165,6 +195,15 @@ def build_parser():
 
     p = sub.add_parser('env', help='machine, versions and which backends can run here')
     p.set_defaults(func=cmd_env)
+
+    p = sub.add_parser('classify', help='classify image files without ROS (the serving core the '
+                                        'node uses)')
+    p.add_argument('images', nargs='+', metavar='IMAGE', help='image files OpenCV can decode')
+    for name in ('backend', 'model', 'weights', 'device', 'precision', 'top_k'):
+        param = schema.BY_NAME[name]  # checked by the core, as the node's are
+        p.add_argument('--' + name.replace('_', '-'), type=type(param.default),
+                       default=param.default, help=param.description)
+    p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser('export', help='export a model to ONNX (cached)')
     p.add_argument('--model', required=True)
