@@ -275,8 +275,12 @@ class ClassifierNode(Node):
         stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
         now_ns = int(time.time() * 1e9) if self.wall_clock else self.get_clock().now().nanoseconds
         age_ms = (now_ns - stamp_ns) / 1e6 if stamp_ns else float('nan')
-        self.pub_label.publish(String(data=result.label))
-        self.pub_score.publish(Float64(data=result.score))
+        # label/score: only while matched (the publisher's own count, so no lag; a volatile
+        # publish without a matched reader reaches nobody anyway)
+        if self.pub_label.get_subscription_count():
+            self.pub_label.publish(String(data=result.label))
+        if self.pub_score.get_subscription_count():
+            self.pub_score.publish(Float64(data=result.score))
         total_ms = (time.perf_counter() - received) * 1000.0
         self._publish_latencies({
             'inference_ms': result.inference_ms, 'preprocess_ms': result.preprocess_ms,
