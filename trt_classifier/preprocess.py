@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """RGB frame -> normalised float32 NCHW batch, and logits -> top-k labels."""
 
+import functools
 import math
 import os
 
@@ -32,19 +33,28 @@ def resize_rgb(rgb, size, policy):
     if policy != 'center_crop':
         raise ClassifierError('resize must be one of %s, not %r' % (
             ', '.join(RESIZE_POLICIES), policy))
+    y0, y1, out_h, top, x0, x1, out_w, left = crop_geometry(height, width, size)
+    image = rgb[y0:y1, x0:x1]
+    if (out_h, out_w) != image.shape[:2]:
+        # INTER_LINEAR everywhere: the GPU path (gpu_preprocess.py) computes exactly this.
+        image = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    return image[top:top + size, left:left + size]
+
+
+@functools.lru_cache(maxsize=64)  # one entry per camera resolution and input size
+def crop_geometry(height, width, size):
+    """Return both axes' :func:`crop_window` (rows, then columns) of a center_crop.
+
+    center_crop: the shorter side to ``size * CROP_RATIO``, then the central size x size.
+    """
     short = int(round(size * CROP_RATIO))
     if height <= width:
         new_h, new_w = short, max(short, int(round(width * short / float(height))))
     else:
         new_h, new_w = max(short, int(round(height * short / float(width)))), short
-    if (new_h, new_w) == (height, width):
-        top, left = (new_h - size) // 2, (new_w - size) // 2
-        return rgb[top:top + size, left:left + size]
-    # INTER_LINEAR everywhere: the GPU path (gpu_preprocess.py) computes exactly this.
-    y0, y1, out_h, top = crop_window(height, new_h, size)
-    x0, x1, out_w, left = crop_window(width, new_w, size)
-    resized = cv2.resize(rgb[y0:y1, x0:x1], (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    return resized[top:top + size, left:left + size]
+    if (new_h, new_w) == (height, width):  # no resize: just the crop
+        return (0, height, height, (height - size) // 2, 0, width, width, (width - size) // 2)
+    return crop_window(height, new_h, size) + crop_window(width, new_w, size)
 
 
 def crop_window(src, new, size):
