@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """trt-classifier overhead: the echo node and the side-by-side run, its table, its arguments."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from trt_classifier import overhead
@@ -22,6 +26,20 @@ def test_null_classifier_and_echo_node_side_by_side():
         value = out['%s_process_cpu_ms_per_frame' % name]
         assert value == value and value >= 0
     assert 'round trip' in lines[0] and 'vs echo' in lines[0]
+
+
+def test_source_tree_is_imported_even_when_run_inside_another_checkout(tmp_path):
+    """``python -m`` puts its directory first: --source's processes run in the source tree."""
+    package = tmp_path / 'trt_classifier'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout
+    probe = [sys.executable, '-c', 'import trt_classifier; print(trt_classifier.__file__)']
+    mine = os.path.join(here, 'trt_classifier')
+    for source, expected in ((str(tmp_path), str(package)), (None, mine)):
+        child = overhead._child(source)
+        out = subprocess.check_output(probe, env=child['env'], cwd=child['cwd'] or here)
+        assert os.path.dirname(out.decode().strip()) == expected
 
 
 def test_render_lists_runs_steps_and_failures():

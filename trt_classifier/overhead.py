@@ -145,6 +145,15 @@ def _env(source):
     return env
 
 
+def _child(source):
+    """Popen settings of a process that runs ``source``'s code (None: this tree's).
+
+    ``python -m`` puts its working directory before PYTHONPATH, so a run started inside a
+    checkout would import that checkout: the process runs in the source tree itself.
+    """
+    return {'env': _env(source), 'cwd': os.path.abspath(source) if source else None}
+
+
 def _wait(condition, timeout, procs):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -166,13 +175,12 @@ def _median(values):
 def measure_cpu(size, frames, warmup=30, pin_core=None, source=None, model='efficientnet_lite0',
                 log=print):
     """Null classifier vs echo node at ``size`` (w, h); return the figures of one run."""
-    env = _env(source)
     prefix = ['taskset', '-c', str(pin_core)] if pin_core is not None else []
     classifier = NodeProcess('trt_classifier.classifier_node', ros_args('/null', {
         'backend': 'null', 'model': model, 'weights': 'random', 'image_qos': 'reliable',
-        'silence_timeout_s': 3600.0}), env=env, prefix=prefix)
-    echo = NodeProcess('trt_classifier.overhead', ['echo'] + ros_args('/echo'), env=_env(None),
-                       prefix=prefix)  # the echo node is this tree's, whatever ``source`` is
+        'silence_timeout_s': 3600.0}), prefix=prefix, **_child(source))
+    echo = NodeProcess('trt_classifier.overhead', ['echo'] + ros_args('/echo'), prefix=prefix,
+                       **_child(None))  # the echo node is this tree's, whatever ``source`` is
     procs = [classifier, echo]
     client = Client(['null', 'echo'], _frame(*size))
     try:
@@ -234,7 +242,7 @@ def measure_memory(model, backends, cache_dir, source=None, frames=3, build_prec
     Export and builds run as ``trt-classifier`` commands in fresh processes (peak from
     ``wait4``); a build where no TensorRT can be imported is reported as failed, with why.
     """
-    env = _env(source)
+    child = _child(source)
     cli = [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir]
     commands = [('export %s' % model, ['export', '--model', model, '--weights', 'random'])]
     commands += [('build-engine %s %s' % (model, precision),
@@ -242,7 +250,7 @@ def measure_memory(model, backends, cache_dir, source=None, frames=3, build_prec
                    precision]) for precision in build_precisions]
     steps = []
     for name, args in commands:
-        done = resources.run_measured(cli + args, env=env, timeout=3600)
+        done = resources.run_measured(cli + args, timeout=3600, **child)
         steps.append({'step': name, 'peak_rss_mb': done['peak_rss_mb'],
                       'seconds': done['seconds'], 'ok': done['returncode'] == 0})
         tail = done['output'].strip().splitlines()[-1:] or ['']
@@ -250,14 +258,14 @@ def measure_memory(model, backends, cache_dir, source=None, frames=3, build_prec
             name, done['peak_rss_mb'], done['seconds'],
             '' if done['returncode'] == 0 else ' (FAILED: %s)' % tail[0]))
     for backend in backends:
-        steps.append(_serve(model, backend, cache_dir, env, frames, log))
+        steps.append(_serve(model, backend, cache_dir, child, frames, log))
     return steps
 
 
-def _serve(model, backend, cache_dir, env, frames, log):
+def _serve(model, backend, cache_dir, child, frames, log):
     node = NodeProcess('trt_classifier.classifier_node', ros_args('/' + backend, {
         'backend': backend, 'model': model, 'weights': 'random', 'cache_dir': cache_dir,
-        'image_qos': 'reliable', 'silence_timeout_s': 3600.0}), env=env)
+        'image_qos': 'reliable', 'silence_timeout_s': 3600.0}), **child)
     client = Client([backend], _frame(640, 480))
     step = {'step': 'classifier node %s %s' % (backend, model), 'ok': False}
     try:
