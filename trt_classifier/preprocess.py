@@ -170,8 +170,8 @@ def top_k(logits, k, probabilities=False):
     row = numpy.asarray(logits)[0]
     size = row.size
     k = max(1, min(int(k), size))
-    idx = numpy.argpartition(row, size - k)[size - k:]
-    idx = idx[numpy.argsort(-row[idx])]
+    idx = row.argpartition(size - k)[size - k:]  # methods: no fromnumeric wrapper per call
+    idx = idx[(-row[idx]).argsort()]
     row = row.astype(numpy.float64)
     if probabilities:
         return list(zip(idx.tolist(), row[idx].tolist()))
