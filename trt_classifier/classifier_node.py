@@ -81,12 +81,13 @@ class ClassifierNode(Node):
         self.core = Classifier(values, self.get_logger())
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        self.pub_label = self.create_publisher(String, 'label', 10)
-        self.pub_score = self.create_publisher(Float64, 'score', 10)
-        self.pub_result = self.create_publisher(String, 'result', 10)
-        self.pub_latency = {name: self.create_publisher(Float64, 'latency/' + name, 10)
+        lean = rosutil.lean_publisher_kwargs()  # no event handlers polled on every spin
+        self.pub_label = self.create_publisher(String, 'label', 10, **lean)
+        self.pub_score = self.create_publisher(Float64, 'score', 10, **lean)
+        self.pub_result = self.create_publisher(String, 'result', 10, **lean)
+        self.pub_latency = {name: self.create_publisher(Float64, 'latency/' + name, 10, **lean)
                             for name in LATENCY_TOPICS}
-        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10, **lean)
         # latency topics with a subscriber (re-checked each second, so a frame costs no graph
         # query): nobody listening, nothing serialised
         self.latency_listened = list(self.pub_latency)
