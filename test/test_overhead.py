@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """trt-classifier overhead: the echo node and the side-by-side run, its table, its arguments."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from trt_classifier import overhead
@@ -24,6 +28,34 @@ def test_null_classifier_and_echo_node_side_by_side():
     assert 'round trip' in lines[0] and 'vs echo' in lines[0]
 
 
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+def test_baseline_classifier_runs_beside_the_others():
+    """--baseline: a third node, its own figures, every frame answered by all three."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    lines = []
+    out = overhead.measure_cpu((64, 48), frames=9, warmup=2, log=lines.append, baseline=here)
+    base = out['baseline']
+    assert 0 < base['node_cpu_ms'] and 0 < base['node_ms'] < base['roundtrip_ms']
+    assert base['roundtrip_ratio'] == base['roundtrip_ms'] / out['echo_roundtrip_ms']
+    assert base['process_cpu_ms_per_frame'] >= 0 and out['node_cpu_ms'] > 0
+    assert len(lines) == 2 and ', baseline: node ' in lines[1]
+
+
+def test_source_tree_is_imported_even_when_run_inside_another_checkout(tmp_path):
+    """``python -m`` puts its directory first: --source's processes run in the source tree."""
+    package = tmp_path / 'trt_classifier'
+    package.mkdir()
+    (package / '__init__.py').write_text('')
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this checkout
+    probe = [sys.executable, '-c', 'import trt_classifier; print(trt_classifier.__file__)']
+    mine = os.path.join(here, 'trt_classifier')
+    for source, expected in ((str(tmp_path), str(package)), (None, mine)):
+        child = overhead._child(source)
+        out = subprocess.check_output(probe, env=child['env'], cwd=child['cwd'] or here)
+        assert os.path.dirname(out.decode().strip()) == expected
+
+
 def test_render_lists_runs_steps_and_failures():
     env = {'cpu': 'test cpu', 'cpu_count': 2, 'platform': 'linux', 'python': '3.11',
            'ros_distro': 'kilted', 'versions': {'numpy': '1.26.4', 'tensorrt': None}}
@@ -42,6 +74,11 @@ def test_render_lists_runs_steps_and_failures():
     assert '| build-engine vgg16 fp16 (FAILED) | 90 | - |' in text
     assert 'memory 4.0 GB' in text and 'numpy 1.26.4' in text and 'tensorrt' not in text
     assert 'Node CPU' not in overhead.render(dict(result, cpu=[]))  # --runs 0: memory only
+    base = dict(run, baseline={'node_cpu_ms': 0.9, 'node_ms': 1.6, 'roundtrip_ms': 5.0,
+                               'roundtrip_ratio': 2.5, 'process_cpu_ms_per_frame': 2.7})
+    text = overhead.render(dict(result, cpu=[base], baseline='/old/tree'))
+    assert '| 224x224 rgb8, baseline | core 1 | 0.900 | 1.600 | 2.700 | 1.200 | 5.000 | 2.000 | ' \
+        '2.50x |' in text and 'Baseline classifier run from source tree /old/tree' in text
 
 
 def test_bad_sizes_are_named(capsys):

@@ -4,13 +4,15 @@
 
 import os
 
+import cv2
 import numpy
 import pytest
 
 from trt_classifier import models
 from trt_classifier.errors import ClassifierError
 from trt_classifier.preprocess import (
-    default_labels_path, label_of, load_labels, Preprocessor, resize_rgb, softmax, top_k)
+    CROP_RATIO, crop_window, default_labels_path, label_of, load_labels, Preprocessor,
+    resize_rgb, softmax, top_k)
 
 COLOUR = (10, 128, 250)  # R, G, B
 
@@ -133,6 +135,42 @@ def test_square_input_of_the_crop_size_passes_through():
     image = numpy.random.RandomState(0).randint(0, 256, (256, 256, 3)).astype(numpy.uint8)
     numpy.testing.assert_array_equal(resize_rgb(image, 224, 'center_crop'),
                                      image[16:240, 16:240])
+
+
+def full_resize_then_crop(rgb, size):
+    """center_crop as it was computed before the window: the whole image resized, then cut."""
+    height, width = rgb.shape[:2]
+    short = int(round(size * CROP_RATIO))
+    if height <= width:
+        new_h, new_w = short, max(short, int(round(width * short / float(height))))
+    else:
+        new_h, new_w = max(short, int(round(height * short / float(width)))), short
+    resized = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    return resized[top:top + size, left:left + size]
+
+
+def test_crop_window_gives_the_pixels_of_the_full_resize():
+    """Resizing only the window the crop needs is bit-identical to resizing everything."""
+    rs = numpy.random.RandomState(3)
+    shapes = [(224, 224), (480, 640), (640, 480), (720, 1280), (1080, 1920), (240, 320),
+              (37, 5), (999, 260), (448, 448), (112, 112), (600, 800), (7, 9)]
+    shapes += [tuple(int(v) for v in rs.randint(5, 1500, 2)) for _ in range(60)]
+    for height, width in shapes:
+        image = rs.randint(0, 256, (height, width, 3)).astype(numpy.uint8)
+        for size in (224, 160, 299, 32):
+            assert numpy.array_equal(resize_rgb(image, size, 'center_crop'),
+                                     full_resize_then_crop(image, size)), (height, width, size)
+
+
+@pytest.mark.parametrize('src,new,window', [
+    (224, 256, (7, 217, 240, 8)),    # 7/8: 210 of 224 source pixels -> 240, not 256
+    (480, 256, (30, 450, 224, 0)),   # 15/8: only the 224 kept rows are computed
+    (640, 341, (0, 640, 341, 58)),   # 640/341 is not exact in binary: the whole axis
+    (1080, 256, (0, 1080, 256, 16)),  # 135/32: a step of 32 outputs exceeds the offset 16
+])
+def test_crop_window_shrinks_only_where_exact(src, new, window):
+    assert crop_window(src, new, 224) == window
 
 
 # -- top-k ----------------------------------------------------------------------------------------

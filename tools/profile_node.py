@@ -38,7 +38,8 @@ def main():
     node = ClassifierNode(parameter_overrides=[Parameter('backend', value='null'),
                                                Parameter('weights', value='random')])
     try:
-        while node.backend is None:
+        served = getattr(node, 'core', node)  # after issue #16 the backend is the core's
+        while served.backend is None:
             time.sleep(0.05)
         # versions after issue #15 take the callback's CPU time as a third argument
         extra = (0.0,) if len(inspect.signature(node._process).parameters) > 2 else ()

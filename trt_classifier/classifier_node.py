@@ -81,12 +81,13 @@ class ClassifierNode(Node):
         self.core = Classifier(values, self.get_logger())
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        self.pub_label = self.create_publisher(String, 'label', 10)
-        self.pub_score = self.create_publisher(Float64, 'score', 10)
-        self.pub_result = self.create_publisher(String, 'result', 10)
-        self.pub_latency = {name: self.create_publisher(Float64, 'latency/' + name, 10)
+        lean = rosutil.lean_publisher_kwargs()  # no event handlers polled on every spin
+        self.pub_label = self.create_publisher(String, 'label', 10, **lean)
+        self.pub_score = self.create_publisher(Float64, 'score', 10, **lean)
+        self.pub_result = self.create_publisher(String, 'result', 10, **lean)
+        self.pub_latency = {name: self.create_publisher(Float64, 'latency/' + name, 10, **lean)
                             for name in LATENCY_TOPICS}
-        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10, **lean)
         # latency topics with a subscriber (re-checked each second, so a frame costs no graph
         # query): nobody listening, nothing serialised
         self.latency_listened = list(self.pub_latency)
@@ -275,8 +276,12 @@ class ClassifierNode(Node):
         stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
         now_ns = int(time.time() * 1e9) if self.wall_clock else self.get_clock().now().nanoseconds
         age_ms = (now_ns - stamp_ns) / 1e6 if stamp_ns else float('nan')
-        self.pub_label.publish(String(data=result.label))
-        self.pub_score.publish(Float64(data=result.score))
+        # label/score: only while matched (the publisher's own count, so no lag; a volatile
+        # publish without a matched reader reaches nobody anyway)
+        if self.pub_label.get_subscription_count():
+            self.pub_label.publish(String(data=result.label))
+        if self.pub_score.get_subscription_count():
+            self.pub_score.publish(Float64(data=result.score))
         total_ms = (time.perf_counter() - received) * 1000.0
         self._publish_latencies({
             'inference_ms': result.inference_ms, 'preprocess_ms': result.preprocess_ms,

@@ -114,7 +114,7 @@ def cmd_overhead(args):
                  '' if args.memory_model == 'none' else args.memory_model,
                  [b for b in args.memory_backends.split(',') if b], args.cache_dir,
                  args.source, args.output_dir, args.domain_id,
-                 [p for p in args.build.split(',') if p])
+                 [p for p in args.build.split(',') if p], baseline=args.baseline)
     return 0
 
 
@@ -230,6 +230,8 @@ def build_parser():
                    help='also measure trt-classifier build-engine of the memory model at these '
                         'precisions, e.g. fp32,fp16 (needs TensorRT or TensorRT-RTX)')
     p.add_argument('--source', help='run the nodes from this source tree (before/after)')
+    p.add_argument('--baseline', help='also run a null classifier from this source tree beside '
+                                      'the others, frames interleaved (before/after in one run)')
     p.add_argument('--output-dir', help='write overhead.json and overhead.md here')
     p.add_argument('--domain-id', type=int, help='ROS_DOMAIN_ID of the run (default: a private '
                                                  'one from the process id)')

@@ -85,18 +85,20 @@ def image_msg_to_rgb(msg):
     if data.size != step * height:
         raise _field_error(msg, 'data', 'has %d bytes but step*height = %d' % (
             data.size, step * height))
-    rows = data.reshape(height, step)[:, :row_bytes]
-    if depth == 2:
-        dtype = numpy.dtype('>u2' if msg.is_bigendian else '<u2')
-        pixels = numpy.ascontiguousarray(rows).view(dtype).astype(numpy.uint16)
-        # 16 -> 8 bit as cv_bridge scales it: convertTo(CV_8U, 255/65535) rounds to nearest
-        # (never an exact half: 65535 is odd).
-        pixels = ((pixels.astype(numpy.uint32) * 255 + 32767) // 65535).astype(numpy.uint8)
-    else:
-        pixels = rows
     shape = (height, width) if channels == 1 else (height, width, channels)
-    image = pixels.reshape(shape)
-    image = numpy.ascontiguousarray(image)
+    if depth == 1 and step == row_bytes:  # no row padding: the buffer is the image
+        image = data.reshape(shape)
+    else:
+        rows = data.reshape(height, step)[:, :row_bytes]
+        if depth == 2:
+            dtype = numpy.dtype('>u2' if msg.is_bigendian else '<u2')
+            pixels = numpy.ascontiguousarray(rows).view(dtype).astype(numpy.uint16)
+            # 16 -> 8 bit as cv_bridge scales it: convertTo(CV_8U, 255/65535) rounds to
+            # nearest (never an exact half: 65535 is odd).
+            pixels = ((pixels.astype(numpy.uint32) * 255 + 32767) // 65535).astype(numpy.uint8)
+        else:
+            pixels = rows
+        image = numpy.ascontiguousarray(pixels.reshape(shape))
     if conversion is None:
         return image
     return cv2.cvtColor(image, conversion)

@@ -145,6 +145,15 @@ def _env(source):
     return env
 
 
+def _child(source):
+    """Popen settings of a process that runs ``source``'s code (None: this tree's).
+
+    ``python -m`` puts its working directory before PYTHONPATH, so a run started inside a
+    checkout would import that checkout: the process runs in the source tree itself.
+    """
+    return {'env': _env(source), 'cwd': os.path.abspath(source) if source else None}
+
+
 def _wait(condition, timeout, procs):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -164,31 +173,36 @@ def _median(values):
 
 
 def measure_cpu(size, frames, warmup=30, pin_core=None, source=None, model='efficientnet_lite0',
-                log=print):
-    """Null classifier vs echo node at ``size`` (w, h); return the figures of one run."""
-    env = _env(source)
+                log=print, baseline=None):
+    """Null classifier vs echo node at ``size`` (w, h); return the figures of one run.
+
+    ``baseline``: a source tree whose null classifier (``/baseline``) runs beside them, each
+    frame sent to all three in turn: before and after in one sitting, under the same load. Its
+    figures are under ``baseline``.
+    """
     prefix = ['taskset', '-c', str(pin_core)] if pin_core is not None else []
-    classifier = NodeProcess('trt_classifier.classifier_node', ros_args('/null', {
+    trees = [('null', source)] + ([('baseline', baseline)] if baseline else [])
+    procs = {name: NodeProcess('trt_classifier.classifier_node', ros_args('/' + name, {
         'backend': 'null', 'model': model, 'weights': 'random', 'image_qos': 'reliable',
-        'silence_timeout_s': 3600.0}), env=env, prefix=prefix)
-    echo = NodeProcess('trt_classifier.overhead', ['echo'] + ros_args('/echo'), env=_env(None),
-                       prefix=prefix)  # the echo node is this tree's, whatever ``source`` is
-    procs = [classifier, echo]
-    client = Client(['null', 'echo'], _frame(*size))
+        'silence_timeout_s': 3600.0}), prefix=prefix, **_child(tree)) for name, tree in trees}
+    procs['echo'] = NodeProcess('trt_classifier.overhead', ['echo'] + ros_args('/echo'),
+                                prefix=prefix, **_child(None))  # always this tree's
+    names = [name for name, _tree in trees] + ['echo']
+    client = Client(names, _frame(*size))
     try:
-        if not _wait(lambda: client.ready('null') and client.ready('echo'), 60, procs):
+        if not _wait(lambda: all(client.ready(n) for n in names), 60, list(procs.values())):
             raise RuntimeError('the nodes did not subscribe within 60 s')
-        for i in range(warmup):  # the classifier answers once its backend is loaded
-            for name in ('null', 'echo'):
+        for i in range(warmup):  # a classifier answers once its backend is loaded
+            for name in names:
                 roundtrip, _result = client.send(name, 30.0)
                 if roundtrip is None:
                     raise RuntimeError('no answer from /%s during warm-up:\n%s' % (
-                        name, classifier.output()[-2000:]))
-        rows = {'null': [], 'echo': []}
-        sampler = resources.Sampler({'null': classifier.pid, 'echo': echo.pid},
-                                    interval_s=0.5).start()
+                        name, procs[name].output()[-2000:]))
+        rows = {name: [] for name in names}
+        sampler = resources.Sampler({n: p.pid for n, p in procs.items()}, interval_s=0.5).start()
         for i in range(frames):
-            for name in ('null', 'echo') if i % 2 else ('echo', 'null'):
+            first = i % len(names)  # each node in turn goes first
+            for name in names[first:] + names[:first]:
                 roundtrip, result = client.send(name)
                 if roundtrip is None:
                     raise RuntimeError('no answer from /%s for frame %d' % (name, i))
@@ -196,31 +210,45 @@ def measure_cpu(size, frames, warmup=30, pin_core=None, source=None, model='effi
         usage = sampler.stop()
     finally:
         client.close()
-        for proc in procs:
+        for proc in procs.values():
             proc.stop(signal.SIGINT, 10.0)
             proc.cleanup()
-    null = [r for _t, r in rows['null']]
-    out = {
-        'frame': '%dx%d rgb8' % size, 'frames': frames, 'pin_core': pin_core,
-        'node_cpu_ms': _median([r.get('node_cpu_ms') for r in null]),
-        'node_ms': _median([r.get('node_ms') for r in null]),
-        'preprocess_ms': _median([r.get('preprocess_ms') for r in null]),
-        'roundtrip_ms': _median([t for t, _r in rows['null']]),
-        'echo_roundtrip_ms': _median([t for t, _r in rows['echo']]),
-    }
-    out['roundtrip_ratio'] = out['roundtrip_ms'] / out['echo_roundtrip_ms']
-    for name in ('null', 'echo'):
-        stats = usage['processes'][name] or {}
-        out['%s_process_cpu_ms_per_frame' % name] = 1000.0 * stats.get('cpu_s', float('nan')) \
-            / frames
+    echo_roundtrip = _median([t for t, _r in rows['echo']])
+    figures = {name: _classifier_figures(rows[name], echo_roundtrip, usage['processes'][name],
+                                         frames) for name, _tree in trees}
+    out = {'frame': '%dx%d rgb8' % size, 'frames': frames, 'pin_core': pin_core}
+    out.update((k, v) for k, v in figures['null'].items() if k != 'process_cpu_ms_per_frame')
+    out['echo_roundtrip_ms'] = echo_roundtrip
+    out['null_process_cpu_ms_per_frame'] = figures['null']['process_cpu_ms_per_frame']
+    out['echo_process_cpu_ms_per_frame'] = _cpu_per_frame(usage['processes']['echo'], frames)
     out['machine_cpu_percent'] = usage['machine_cpu_percent']
-    log('  %s%s: node %s ms CPU (%s ms wall), process %.3f ms CPU/frame (echo %.3f); round '
-        'trip %.3f ms vs echo %.3f ms = %.2fx' % (
-            out['frame'], ' pinned to core %s' % pin_core if pin_core is not None else '',
-            _fmt(out['node_cpu_ms']), _fmt(out['node_ms']),
-            out['null_process_cpu_ms_per_frame'], out['echo_process_cpu_ms_per_frame'],
-            out['roundtrip_ms'], out['echo_roundtrip_ms'], out['roundtrip_ratio']))
+    if baseline:
+        out['baseline'] = figures['baseline']
+    for name, _tree in trees:
+        fig = figures[name]
+        log('  %s%s%s: node %s ms CPU (%s ms wall), process %.3f ms CPU/frame (echo %.3f); '
+            'round trip %.3f ms vs echo %.3f ms = %.2fx' % (
+                out['frame'], ' pinned to core %s' % pin_core if pin_core is not None else '',
+                ', baseline' if name == 'baseline' else '', _fmt(fig['node_cpu_ms']),
+                _fmt(fig['node_ms']), fig['process_cpu_ms_per_frame'],
+                out['echo_process_cpu_ms_per_frame'], fig['roundtrip_ms'], echo_roundtrip,
+                fig['roundtrip_ratio']))
     return out
+
+
+def _cpu_per_frame(stats, frames):
+    return 1000.0 * (stats or {}).get('cpu_s', float('nan')) / frames
+
+
+def _classifier_figures(rows, echo_roundtrip, stats, frames):
+    """Medians of one classifier's result records and round trips, and its process CPU."""
+    results = [r for _t, r in rows]
+    figures = {name: _median([r.get(name) for r in results])
+               for name in ('node_cpu_ms', 'node_ms', 'preprocess_ms')}
+    figures['roundtrip_ms'] = _median([t for t, _r in rows])
+    figures['roundtrip_ratio'] = figures['roundtrip_ms'] / echo_roundtrip
+    figures['process_cpu_ms_per_frame'] = _cpu_per_frame(stats, frames)
+    return figures
 
 
 def _fmt(value):
@@ -234,7 +262,7 @@ def measure_memory(model, backends, cache_dir, source=None, frames=3, build_prec
     Export and builds run as ``trt-classifier`` commands in fresh processes (peak from
     ``wait4``); a build where no TensorRT can be imported is reported as failed, with why.
     """
-    env = _env(source)
+    child = _child(source)
     cli = [sys.executable, '-m', 'trt_classifier.cli', '--cache-dir', cache_dir]
     commands = [('export %s' % model, ['export', '--model', model, '--weights', 'random'])]
     commands += [('build-engine %s %s' % (model, precision),
@@ -242,7 +270,7 @@ def measure_memory(model, backends, cache_dir, source=None, frames=3, build_prec
                    precision]) for precision in build_precisions]
     steps = []
     for name, args in commands:
-        done = resources.run_measured(cli + args, env=env, timeout=3600)
+        done = resources.run_measured(cli + args, timeout=3600, **child)
         steps.append({'step': name, 'peak_rss_mb': done['peak_rss_mb'],
                       'seconds': done['seconds'], 'ok': done['returncode'] == 0})
         tail = done['output'].strip().splitlines()[-1:] or ['']
@@ -250,14 +278,14 @@ def measure_memory(model, backends, cache_dir, source=None, frames=3, build_prec
             name, done['peak_rss_mb'], done['seconds'],
             '' if done['returncode'] == 0 else ' (FAILED: %s)' % tail[0]))
     for backend in backends:
-        steps.append(_serve(model, backend, cache_dir, env, frames, log))
+        steps.append(_serve(model, backend, cache_dir, child, frames, log))
     return steps
 
 
-def _serve(model, backend, cache_dir, env, frames, log):
+def _serve(model, backend, cache_dir, child, frames, log):
     node = NodeProcess('trt_classifier.classifier_node', ros_args('/' + backend, {
         'backend': backend, 'model': model, 'weights': 'random', 'cache_dir': cache_dir,
-        'image_qos': 'reliable', 'silence_timeout_s': 3600.0}), env=env)
+        'image_qos': 'reliable', 'silence_timeout_s': 3600.0}), **child)
     client = Client([backend], _frame(640, 480))
     step = {'step': 'classifier node %s %s' % (backend, model), 'ok': False}
     try:
@@ -294,11 +322,16 @@ def render(result):
             'process CPU ms/frame | round trip ms | echo round trip ms | ratio |',
             '|---|---|---|---|---|---|---|---|---|']
     for run in result['cpu']:
-        lines.append('| %s | %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %.2fx |' % (
-            run['frame'], '-' if run['pin_core'] is None else 'core %d' % run['pin_core'],
-            _fmt(run['node_cpu_ms']), _fmt(run['node_ms']),
-            run['null_process_cpu_ms_per_frame'], run['echo_process_cpu_ms_per_frame'],
-            run['roundtrip_ms'], run['echo_roundtrip_ms'], run['roundtrip_ratio']))
+        rows = [(run['frame'], run, run['null_process_cpu_ms_per_frame'])]
+        if run.get('baseline'):
+            base = run['baseline']
+            rows.append((run['frame'] + ', baseline', base, base['process_cpu_ms_per_frame']))
+        for frame, fig, process_cpu in rows:
+            lines.append('| %s | %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %.2fx |' % (
+                frame, '-' if run['pin_core'] is None else 'core %d' % run['pin_core'],
+                _fmt(fig['node_cpu_ms']), _fmt(fig['node_ms']), process_cpu,
+                run['echo_process_cpu_ms_per_frame'], fig['roundtrip_ms'],
+                run['echo_roundtrip_ms'], fig['roundtrip_ratio']))
     if result['memory']:
         lines += ['', 'Peak memory per step:', '| step | peak RSS MB | resident MB |',
                   '|---|---|---|']
@@ -314,24 +347,28 @@ def render(result):
                                           for k, v in env.get('versions', {}).items() if v))
     if result.get('source'):
         lines.append('Nodes run from source tree %s' % result['source'])
+    if result.get('baseline'):
+        lines.append('Baseline classifier run from source tree %s, side by side' % (
+            result['baseline']))
     return '\n'.join(lines)
 
 
 def run(sizes=((224, 224), (640, 480)), frames=300, runs=3, pin_core=None, memory_model='vgg16',
         memory_backends=('chainer', 'onnxruntime'), cache_dir=None, source=None,
-        output_dir=None, domain_id=None, build_precisions=(), log=print):
+        output_dir=None, domain_id=None, build_precisions=(), log=print, baseline=None):
     domain = private_domain(domain_id)
     environment = env_info.environment()
     result = {'schema': 'trt_classifier.overhead/1', 'frames': frames, 'runs': runs,
               'environment': environment, 'mem_total_mb': resources.mem_total_mb(),
-              'source': source, 'ros_domain_id': domain, 'cpu': [], 'memory': []}
+              'source': source, 'baseline': baseline, 'ros_domain_id': domain, 'cpu': [],
+              'memory': []}
     pins = [None] if pin_core is None else [None, pin_core]
     for run_index in range(runs):
         log('run %d/%d' % (run_index + 1, runs))
         for pin in pins:
             for size in sizes:
                 result['cpu'].append(measure_cpu(size, frames, pin_core=pin, source=source,
-                                                 log=log))
+                                                 log=log, baseline=baseline))
     if memory_model:
         log('memory of every step (%s, random weights)' % memory_model)
         scratch = None

@@ -116,15 +116,18 @@ def share_config_dir():
 class NodeProcess(object):
     """One node in its own process; output goes to a log file that ``output()`` returns."""
 
-    def __init__(self, module, args=(), env=None, log_dir=None, prefix=()):
-        """``prefix``: a command the interpreter runs under, e.g. ``['taskset', '-c', '0']``."""
+    def __init__(self, module, args=(), env=None, log_dir=None, prefix=(), cwd=None):
+        """``prefix``: a command the interpreter runs under, e.g. ``['taskset', '-c', '0']``.
+
+        ``cwd``: the directory it runs in; ``python -m`` imports from there first.
+        """
         self.module = module
         self.log = tempfile.NamedTemporaryFile(
             mode='w+', prefix=module.split('.')[-1] + '-', suffix='.log', dir=log_dir,
             delete=False)
         self.proc = subprocess.Popen(
             list(prefix) + [sys.executable, '-u', '-m', module] + list(args), stdout=self.log,
-            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=cwd)
 
     @property
     def pid(self):

@@ -312,14 +312,15 @@ class Sampler(object):
         return False
 
 
-def run_measured(command, env=None, timeout=None):
+def run_measured(command, env=None, timeout=None, cwd=None):
     """Run ``command`` to completion; return its exit code, output, peak RSS, CPU and seconds.
 
     The peak is the kernel's ``ru_maxrss`` of that child (``wait4``): exact, whatever the
     child's lifetime. Returns ``{'returncode', 'output', 'peak_rss_mb', 'cpu_s', 'seconds'}``.
     """
     start = time.monotonic()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            cwd=cwd)
     chunks = []
     reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
     reader.start()
