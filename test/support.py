@@ -109,17 +109,13 @@ class Probe(object):
     def wait_subscribed(self, timeout=30.0):
         return self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, timeout)
 
-    def wait_latency_listened(self, timeout=30.0):
-        """Wait until the node publishes latency/* to this probe.
-
-        The node looks for latency/* subscribers once a second (README, Topics): once the
-        probe's subscriptions are matched, one more second of spinning lets that check pass.
-        """
+    def wait_latency_matched(self, timeout=30.0):
+        """Wait until every latency/* subscription of the probe matched the node's publisher."""
         ns = self.node.get_namespace().rstrip('/')
         matched = self.wait_for(lambda: all(
             self.node.count_publishers('%s/%s' % (ns, topic)) > 0
             for topic in self.topics if topic.startswith('latency/')), timeout)
-        self.spin(1.2)
+        self.spin(0.2)  # the node's side of the match
         return matched
 
     def results(self):

@@ -68,7 +68,7 @@ def test_every_supported_encoding_gets_a_label(start_node, probe_factory):
     node = start_node('/enc', backend='chainer', model='squeezenet1_1', weights='random')
     probe = probe_factory('/enc')
     assert probe.wait_subscribed(60), node.output()
-    assert probe.wait_latency_listened(60), node.output()  # all 5 frames on latency/* too
+    assert probe.wait_latency_matched(60), node.output()  # all 5 frames on latency/* too
     rgb = photo()
     labels = {}
     for encoding in ('rgb8', 'bgr8', 'rgba8', 'bgra8', 'mono8'):

@@ -43,8 +43,8 @@ def main():
             time.sleep(0.05)
         # versions after issue #15 take the callback's CPU time as a third argument
         extra = (0.0,) if len(inspect.signature(node._process).parameters) > 2 else ()
-        if hasattr(node, 'latency_listened'):
-            node.latency_listened, node.wall_clock = [], True  # nobody listens, no /clock
+        if hasattr(node, 'wall_clock'):
+            node.wall_clock = True  # no /clock
         rgb = numpy.random.RandomState(0).randint(0, 255, (height, width, 3)).astype(numpy.uint8)
         msg = rgb_to_image_msg(rgb, 'rgb8', frame_id='f')
         for _ in range(50):

@@ -90,7 +90,6 @@ class ClassifierNode(Node):
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10, **lean)
         # latency topics with a subscriber (re-checked each second, so a frame costs no graph
         # query): nobody listening, nothing serialised
-        self.latency_listened = list(self.pub_latency)
         self.wall_clock = False  # node clock == time.time() (no /clock): checked each second
 
         self.slot = LatestSlot()
@@ -276,12 +275,10 @@ class ClassifierNode(Node):
         stamp_ns = msg.header.stamp.sec * 10 ** 9 + msg.header.stamp.nanosec
         now_ns = int(time.time() * 1e9) if self.wall_clock else self.get_clock().now().nanoseconds
         age_ms = (now_ns - stamp_ns) / 1e6 if stamp_ns else float('nan')
-        # label/score: only while matched (the publisher's own count, so no lag; a volatile
-        # publish without a matched reader reaches nobody anyway)
-        if self.pub_label.get_subscription_count():
-            self.pub_label.publish(String(data=result.label))
-        if self.pub_score.get_subscription_count():
-            self.pub_score.publish(Float64(data=result.score))
+        # label, score, latency/*: only while matched (the publisher's own count, 2 us, so no
+        # lag; a volatile publish without a matched reader reaches nobody anyway)
+        self._publish_if_listened(self.pub_label, String, result.label)
+        self._publish_if_listened(self.pub_score, Float64, result.score)
         total_ms = (time.perf_counter() - received) * 1000.0
         self._publish_latencies({
             'inference_ms': result.inference_ms, 'preprocess_ms': result.preprocess_ms,
@@ -297,9 +294,14 @@ class ClassifierNode(Node):
         self.counts['done'] += 1
 
     def _publish_latencies(self, values):
-        for name in self.latency_listened:
+        for name, pub in self.pub_latency.items():
             if values[name] is not None:  # decode_ms: compressed frames only
-                self.pub_latency[name].publish(Float64(data=float(values[name])))
+                self._publish_if_listened(pub, Float64, float(values[name]))
+
+    @staticmethod
+    def _publish_if_listened(pub, kind, value):
+        if pub.get_subscription_count():
+            pub.publish(kind(data=value))
 
     def _counts_with_this_frame(self):
         """Cumulative frame counters, this frame counted as done.
@@ -313,8 +315,6 @@ class ClassifierNode(Node):
 
     # --- timer: diagnostics, QoS re-evaluation, silence diagnosis ---------------------------
     def _on_timer(self):
-        self.latency_listened = [name for name, pub in self.pub_latency.items()
-                                 if pub.get_subscription_count()]
         self.wall_clock = not getattr(self.get_clock(), 'ros_time_is_active', True)
         publishers = self._image_publishers()  # one graph query a second serves both checks
         if self.config['image_qos'] == 'auto':
