@@ -11,7 +11,7 @@ import pytest
 from trt_classifier import models
 from trt_classifier.errors import ClassifierError
 from trt_classifier.preprocess import (
-    CROP_RATIO, crop_window, default_labels_path, label_of, load_labels, Preprocessor,
+    center_crop_box, CROP_RATIO, default_labels_path, label_of, load_labels, Preprocessor,
     resize_rgb, softmax, top_k)
 
 COLOUR = (10, 128, 250)  # R, G, B
@@ -96,24 +96,26 @@ def ramp(height, width, axis):
 @pytest.mark.parametrize('height,width', [(480, 640), (640, 480), (300, 1000), (999, 260),
                                           (100, 150)])
 def test_center_crop_geometry(height, width):
-    """Shorter side to 256, then the central 224: the ramp says which source pixels survive."""
-    short = 256
-    if height <= width:
-        new_h, new_w = short, int(round(width * short / float(height)))
-    else:
-        new_h, new_w = int(round(height * short / float(width))), short
-    top, left = (new_h - 224) // 2, (new_w - 224) // 2
-    for axis, (n_src, n_new, offset) in enumerate([(height, new_h, top), (width, new_w, left)]):
+    """The central square of 224/256 of the shorter side, resized: the ramp says which pixels."""
+    side = int(round(min(height, width) * 224 / 256.0))
+    for axis, n_src in enumerate([height, width]):
+        start = (n_src - side) // 2
         out = resize_rgb(ramp(height, width, axis), 224, 'center_crop')
         assert out.shape == (224, 224, 3)
         profile = out[:, 112, 0] if axis == 0 else out[112, :, 0]
-        # Output index i is resized index offset + i, i.e. source coordinate below.
-        src = (offset + numpy.arange(224) + 0.5) * n_src / float(n_new) - 0.5
-        expected = numpy.clip(src, 0, n_src - 1) * 255.0 / (n_src - 1)
-        numpy.testing.assert_allclose(profile.astype(float), expected, atol=2.5)
+        # OpenCV's INTER_LINEAR: output i samples the square at (i + 0.5) * side / 224 - 0.5
+        src = start + numpy.clip((numpy.arange(224) + 0.5) * side / 224.0 - 0.5, 0, side - 1)
+        expected = src * 255.0 / (n_src - 1)
+        numpy.testing.assert_allclose(profile.astype(float), expected, atol=1.5)
         # The kept span is centred in the source.
-        margin_lo, margin_hi = src[0], n_src - 1 - src[-1]
-        assert abs(margin_lo - margin_hi) <= n_src / float(n_new) + 1
+        assert abs(src[0] - (n_src - 1 - src[-1])) <= 1
+
+
+@pytest.mark.parametrize('shape,box', [
+    ((480, 640), (30, 110, 420)), ((224, 224), (14, 14, 196)), ((256, 256), (16, 16, 224)),
+    ((1080, 1920), (67, 487, 945)), ((5, 37), (0, 16, 4)), ((1, 1), (0, 0, 1))])
+def test_center_crop_box(shape, box):
+    assert center_crop_box(shape[0], shape[1], 224) == box
 
 
 def test_center_crop_keeps_the_whole_shorter_side_nearly():
@@ -137,8 +139,19 @@ def test_square_input_of_the_crop_size_passes_through():
                                      image[16:240, 16:240])
 
 
-def full_resize_then_crop(rgb, size):
-    """center_crop as it was computed before the window: the whole image resized, then cut."""
+@pytest.mark.parametrize('policy', ['center_crop', 'stretch'])
+def test_a_frame_of_the_input_size_is_taken_as_it_is(policy):
+    image = numpy.random.RandomState(1).randint(0, 256, (224, 224, 3)).astype(numpy.uint8)
+    assert resize_rgb(image, 224, policy) is image
+    batch = Preprocessor(224, policy)(image)
+    expected = (image.astype(numpy.float32).transpose(2, 0, 1) / 255.0 -
+                numpy.array([0.485, 0.456, 0.406], numpy.float32)[:, None, None]) / \
+        numpy.array([0.229, 0.224, 0.225], numpy.float32)[:, None, None]
+    numpy.testing.assert_allclose(batch[0], expected, rtol=0, atol=1e-5)
+
+
+def resize_then_crop(rgb, size):
+    """center_crop as the ImageNet recipe states it: the whole image resized, then cut."""
     height, width = rgb.shape[:2]
     short = int(round(size * CROP_RATIO))
     if height <= width:
@@ -150,27 +163,19 @@ def full_resize_then_crop(rgb, size):
     return resized[top:top + size, left:left + size]
 
 
-def test_crop_window_gives_the_pixels_of_the_full_resize():
-    """Resizing only the window the crop needs is bit-identical to resizing everything."""
-    rs = numpy.random.RandomState(3)
-    shapes = [(224, 224), (480, 640), (640, 480), (720, 1280), (1080, 1920), (240, 320),
-              (37, 5), (999, 260), (448, 448), (112, 112), (600, 800), (7, 9)]
-    shapes += [tuple(int(v) for v in rs.randint(5, 1500, 2)) for _ in range(60)]
-    for height, width in shapes:
-        image = rs.randint(0, 256, (height, width, 3)).astype(numpy.uint8)
-        for size in (224, 160, 299, 32):
-            assert numpy.array_equal(resize_rgb(image, size, 'center_crop'),
-                                     full_resize_then_crop(image, size)), (height, width, size)
-
-
-@pytest.mark.parametrize('src,new,window', [
-    (224, 256, (7, 217, 240, 8)),    # 7/8: 210 of 224 source pixels -> 240, not 256
-    (480, 256, (30, 450, 224, 0)),   # 15/8: only the 224 kept rows are computed
-    (640, 341, (0, 640, 341, 58)),   # 640/341 is not exact in binary: the whole axis
-    (1080, 256, (0, 1080, 256, 16)),  # 135/32: a step of 32 outputs exceeds the offset 16
-])
-def test_crop_window_shrinks_only_where_exact(src, new, window):
-    assert crop_window(src, new, 224) == window
+@pytest.mark.parametrize('shape', [(480, 640), (640, 480), (720, 1280), (1080, 1920), (300, 301),
+                                   (999, 260)])
+def test_crop_first_takes_the_part_of_resize_then_crop(shape):
+    """The same part of the image: on a ramp along each axis, every output pixel samples the
+    source within 1.25 source pixels of where resize-then-crop samples it (that one rounds the
+    crop's offset in the resized image down, up to one source pixel off centre)."""
+    height, width = shape
+    for axis, n_src in enumerate(shape):
+        image = ramp(height, width, axis)
+        got = resize_rgb(image, 224, 'center_crop')[..., 0].astype(float)
+        ref = resize_then_crop(image, 224)[..., 0].astype(float)
+        shift = numpy.abs(got - ref) * (n_src - 1) / 255.0  # in source pixels
+        assert shift.max() <= 1.25 + (n_src - 1) / 255.0, (axis, shift.max())
 
 
 # -- top-k ----------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """RGB frame -> normalised float32 NCHW batch on the GPU (CuPy), like ``preprocess.Preprocessor``.
 
-The uint8 (H, W, 3) frame is uploaded once; one CUDA kernel then does everything else for each
-output pixel: bilinear resampling with OpenCV's ``INTER_LINEAR`` geometry (half-pixel centres,
-``src = (dst + 0.5) * scale - 0.5``, clamped at the borders), the central crop of the
-``center_crop`` policy, the channel order, ``(x / 255 - mean) / std`` and the HWC -> CHW
-transpose. The result is a CuPy ``(1, 3, S, S)`` float32 array on the current device, ready for a
+The uint8 (H, W, 3) frame is uploaded once (``center_crop``: the square it keeps, see
+``preprocess.center_crop_box``, is cut out on the device); one CUDA kernel then does everything
+else for each output pixel: bilinear resampling with OpenCV's ``INTER_LINEAR`` geometry
+(half-pixel centres, ``src = (dst + 0.5) * scale - 0.5``, clamped at the borders), the channel
+order, ``(x / 255 - mean) / std`` and the HWC -> CHW transpose. A frame of the input size is
+taken as it is, as on the CPU. The result is a CuPy ``(1, 3, S, S)`` float32 array on the current device, ready for a
 GPU backend without a round trip through host memory.
 
 The CPU path rounds the resized image to uint8 (and OpenCV interpolates uint8 in fixed point);
@@ -16,13 +17,13 @@ this path keeps the interpolated values in float32. The two agree to about one g
 import numpy
 
 from trt_classifier.errors import ClassifierError
-from trt_classifier.preprocess import CROP_RATIO, normalisation, RESIZE_POLICIES
+from trt_classifier.preprocess import center_crop_box, normalisation
 
 KERNEL_NAME = 'trt_classifier_preprocess'
 KERNEL_SOURCE = r"""
 extern "C" __global__ void trt_classifier_preprocess(
         const unsigned char* __restrict__ src, float* __restrict__ dst,
-        const int src_h, const int src_w, const int size, const int top, const int left,
+        const int src_h, const int src_w, const int size,
         const double scale_y, const double scale_x,
         const int c0, const int c1, const int c2,
         const float m0, const float m1, const float m2,
@@ -34,10 +35,10 @@ extern "C" __global__ void trt_classifier_preprocess(
     }
     const int y = idx / size;
     const int x = idx - y * size;
-    /* Coordinates in the resized (pre-crop) image, mapped back to the source the way
+    /* Output pixels mapped back to the source (the crop's square) the way
        cv::resize(INTER_LINEAR) maps them: float of (d + 0.5) * scale - 0.5, floored,
        clamped to the first/last pixel with a zero weight. */
-    float fy = (float)(((double)(y + top) + 0.5) * scale_y - 0.5);
+    float fy = (float)(((double)y + 0.5) * scale_y - 0.5);
     int sy = (int)floorf(fy);
     fy -= (float)sy;
     if (sy < 0) {
@@ -48,7 +49,7 @@ extern "C" __global__ void trt_classifier_preprocess(
         sy = src_h - 1;
         fy = 0.f;
     }
-    float fx = (float)(((double)(x + left) + 0.5) * scale_x - 0.5);
+    float fx = (float)(((double)x + 0.5) * scale_x - 0.5);
     int sx = (int)floorf(fx);
     fx -= (float)sx;
     if (sx < 0) {
@@ -121,25 +122,6 @@ def _kernel(cupy):
     return kernel
 
 
-def crop_geometry(height, width, size, policy):
-    """``(new_h, new_w, top, left)``: the resized image's size and the crop's offset in it.
-
-    The same arithmetic as ``preprocess.resize_rgb``: 'stretch' resizes to size x size;
-    'center_crop' resizes the shorter side to round(size * 256 / 224) and crops the centre.
-    """
-    if policy == 'stretch':
-        return size, size, 0, 0
-    if policy != 'center_crop':
-        raise ClassifierError('resize must be one of %s, not %r' % (
-            ', '.join(RESIZE_POLICIES), policy))
-    short = int(round(size * CROP_RATIO))
-    if height <= width:
-        new_h, new_w = short, max(short, int(round(width * short / float(height))))
-    else:
-        new_h, new_w = max(short, int(round(height * short / float(width)))), short
-    return new_h, new_w, (new_h - size) // 2, (new_w - size) // 2
-
-
 class GpuPreprocessor(object):
     """``preprocess.Preprocessor`` on the GPU: uint8 RGB frame -> CuPy (1, 3, S, S) float32.
 
@@ -183,17 +165,20 @@ class GpuPreprocessor(object):
         frame = self.upload(rgb)
         height, width = int(frame.shape[0]), int(frame.shape[1])
         size = self.size
-        new_h, new_w, top, left = crop_geometry(height, width, size, self.resize)
+        if self.resize == 'center_crop' and (height, width) != (size, size):
+            top, left, side = center_crop_box(height, width, size)
+            frame = cupy.ascontiguousarray(frame[top:top + side, left:left + side])
+            height = width = side
         # OpenCV: scale = 1 / (dst / src), in double.
-        scale_y = 1.0 / (float(new_h) / height)
-        scale_x = 1.0 / (float(new_w) / width)
+        scale_y = 1.0 / (float(size) / height)
+        scale_x = 1.0 / (float(size) / width)
         out = cupy.empty((1, 3, size, size), dtype=numpy.float32)
         plane = size * size
         grid = ((plane + BLOCK - 1) // BLOCK,)
         c0, c1, c2 = self.source_channels
         args = (frame, out, numpy.int32(height), numpy.int32(width), numpy.int32(size),
-                numpy.int32(top), numpy.int32(left), numpy.float64(scale_y),
-                numpy.float64(scale_x), numpy.int32(c0), numpy.int32(c1), numpy.int32(c2))
+                numpy.float64(scale_y), numpy.float64(scale_x),
+                numpy.int32(c0), numpy.int32(c1), numpy.int32(c2))
         args += tuple(numpy.float32(v) for v in self.scale)
         args += tuple(numpy.float32(v) for v in self.offset)
         _kernel(cupy)(grid, (BLOCK,), args)

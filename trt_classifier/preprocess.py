@@ -2,8 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """RGB frame -> normalised float32 NCHW batch, and logits -> top-k labels."""
 
-import functools
-import math
 import os
 
 import cv2
@@ -21,77 +19,39 @@ CROP_RATIO = 256.0 / 224.0
 def resize_rgb(rgb, size, policy):
     """Resize an (H, W, 3) uint8 image to (size, size, 3) by ``policy``.
 
-    center_crop resizes only the part of the image the crop needs where that gives the same
-    pixels as resizing all of it (see :func:`crop_window`). An image that already has the
-    target size is returned as is (a view for the crop).
+    A frame that already has the input size is the model's view as it is, whatever the policy
+    (sized upstream: the camera, image_proc): no resize, no crop. Otherwise 'stretch' resizes
+    the whole frame; 'center_crop' resizes only the square :func:`center_crop_box` keeps.
+    INTER_LINEAR everywhere: the GPU path (gpu_preprocess.py) computes the same geometry.
     """
     height, width = rgb.shape[:2]
-    if policy == 'stretch':
-        if (height, width) == (size, size):
-            return rgb
-        return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
-    if policy != 'center_crop':
+    if policy not in RESIZE_POLICIES:
         raise ClassifierError('resize must be one of %s, not %r' % (
             ', '.join(RESIZE_POLICIES), policy))
-    y0, y1, out_h, top, x0, x1, out_w, left = crop_geometry(height, width, size)
-    image = rgb[y0:y1, x0:x1]
-    if (out_h, out_w) != image.shape[:2]:
-        # INTER_LINEAR everywhere: the GPU path (gpu_preprocess.py) computes exactly this.
-        image = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    return image[top:top + size, left:left + size]
+    if (height, width) == (size, size):
+        return rgb
+    if policy == 'center_crop':
+        top, left, side = center_crop_box(height, width, size)
+        rgb = rgb[top:top + side, left:left + side]
+        if side == size:
+            return rgb
+    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-@functools.lru_cache(maxsize=64)  # one entry per camera resolution and input size
-def crop_geometry(height, width, size):
-    """Return both axes' :func:`crop_window` (rows, then columns) of a center_crop.
+def center_crop_box(height, width, size):
+    """The source square center_crop keeps: ``(top, left, side)``.
 
-    center_crop: the shorter side to ``size * CROP_RATIO``, then the central size x size.
+    The ImageNet convention (shorter side to ``size * CROP_RATIO``, 256 for 224, then the
+    central size x size) keeps the central square of ``shorter side * size / short`` source
+    pixels (7/8 of it for 224); cropping that square first and resizing it to size x size
+    takes the same part of the image for a fraction of the work (a 640x480 frame: 224x224
+    pixels computed instead of 341x256). The square is centred exactly; resize-then-crop
+    rounds the crop's offset in the resized image down, so their sample positions differ by
+    up to about one source pixel (tested).
     """
     short = int(round(size * CROP_RATIO))
-    if height <= width:
-        new_h, new_w = short, max(short, int(round(width * short / float(height))))
-    else:
-        new_h, new_w = max(short, int(round(height * short / float(width)))), short
-    if (new_h, new_w) == (height, width):  # no resize: just the crop
-        return (0, height, height, (height - size) // 2, 0, width, width, (width - size) // 2)
-    return crop_window(height, new_h, size) + crop_window(width, new_w, size)
-
-
-def crop_window(src, new, size):
-    """One axis of center_crop: ``(start, stop, out, offset)``.
-
-    Resizing source pixels ``start:stop`` to ``out`` pixels and keeping ``offset:offset+size``
-    gives the same pixels, bit for bit, as resizing all ``src`` pixels to ``new`` and keeping
-    the central ``size`` (offset ``(new - size) // 2``), with less work. OpenCV's INTER_LINEAR
-    maps output pixel d to source coordinate ``(d + 0.5) * src/new - 0.5`` (in double, then
-    float32) and interpolates the two pixels around it with weights from its fraction. Where
-    ``src/new`` is a fraction a/b with b a power of two (224 -> 256 is 7/8, 480 -> 256 is
-    15/8) every coordinate is exact, so starting m*b output pixels later means starting m*a
-    source pixels later with the same weights; the window keeps both pixels of every kept
-    output inside it, so OpenCV's border clamping never applies where it did not before. Any
-    other ratio (640 -> 341) resizes the whole axis. Tested against the full resize.
-    """
-    offset = (new - size) // 2
-    whole = (0, src, new, offset)
-    divisor = math.gcd(src, new)
-    a, b = src // divisor, new // divisor  # source / output pixels per step
-    if b & (b - 1) or 1.0 / (float(new) / src) != float(a) / b or (src + 1) * 2 * b >= 1 << 24:
-        return whole  # not exactly representable as OpenCV computes it
-
-    def first_source_pixel(d):  # of output pixel d of a window (left of the two interpolated)
-        return int(math.floor((d + 0.5) * a / b - 0.5))
-
-    steps = offset // b
-    while steps and first_source_pixel(offset - steps * b) < 0:
-        steps -= 1
-    start, skip = steps * a, offset - steps * b
-    need = first_source_pixel(skip + size - 1) + 2  # source pixels the last kept one reads
-    out = -(-(skip + size) // b) * b
-    while out * a // b < need:
-        out += b
-    if start + out * a // b >= src:  # to the end: clamps exactly as the full resize does
-        return start, src, new - steps * b, skip
-    return start, start + out * a // b, out, skip
+    side = max(1, int(round(min(height, width) * size / float(short))))
+    return (height - side) // 2, (width - side) // 2, side
 
 
 def normalisation(resize, mean, std, channel_order):
