@@ -166,9 +166,12 @@ def resize_then_crop(rgb, size):
 @pytest.mark.parametrize('shape', [(480, 640), (640, 480), (720, 1280), (1080, 1920), (300, 301),
                                    (999, 260)])
 def test_crop_first_takes_the_part_of_resize_then_crop(shape):
-    """The same part of the image: on a ramp along each axis, every output pixel samples the
-    source within 1.25 source pixels of where resize-then-crop samples it (that one rounds the
-    crop's offset in the resized image down, up to one source pixel off centre)."""
+    """Crop-first takes the part of the image that resize-then-crop takes.
+
+    On a ramp along each axis, every output pixel samples the source within 1.25 source pixels
+    of where resize-then-crop samples it (that one rounds the crop's offset in the resized
+    image down, up to one source pixel off centre).
+    """
     height, width = shape
     for axis, n_src in enumerate(shape):
         image = ramp(height, width, axis)
