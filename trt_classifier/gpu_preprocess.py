@@ -7,8 +7,8 @@ The uint8 (H, W, 3) frame is uploaded once (``center_crop``: the square it keeps
 else for each output pixel: bilinear resampling with OpenCV's ``INTER_LINEAR`` geometry
 (half-pixel centres, ``src = (dst + 0.5) * scale - 0.5``, clamped at the borders), the channel
 order, ``(x / 255 - mean) / std`` and the HWC -> CHW transpose. A frame of the input size is
-taken as it is, as on the CPU. The result is a CuPy ``(1, 3, S, S)`` float32 array on the current device, ready for a
-GPU backend without a round trip through host memory.
+taken as it is, as on the CPU. The result is a CuPy ``(1, 3, S, S)`` float32 array on the
+current device, ready for a GPU backend without a round trip through host memory.
 
 The CPU path rounds the resized image to uint8 (and OpenCV interpolates uint8 in fixed point);
 this path keeps the interpolated values in float32. The two agree to about one grey level.
