@@ -39,7 +39,7 @@ def resize_rgb(rgb, size, policy):
 
 
 def center_crop_box(height, width, size):
-    """The source square center_crop keeps: ``(top, left, side)``.
+    """Return the source square center_crop keeps: ``(top, left, side)``.
 
     The ImageNet convention (shorter side to ``size * CROP_RATIO``, 256 for 224, then the
     central size x size) keeps the central square of ``shorter side * size / short`` source
