@@ -78,7 +78,8 @@ CLASSIFIER = [
     Param('input_size', 224, 'model input size in pixels (square)', RELOAD,
           value_range=INPUT_SIZE_RANGE),
     Param('resize', 'model', "model (the model table's or card's policy), stretch or "
-                             'center_crop', PER_FRAME, choices=('model',) + RESIZE_POLICIES),
+                             'center_crop; a frame of the input size is taken as it is',
+          PER_FRAME, choices=('model',) + RESIZE_POLICIES),
     Param('normalize', 'model', "model (the model table's or card's mean/std) or custom (use "
                                 'mean, std and value_range)', PER_FRAME,
           choices=('custom', 'model')),
