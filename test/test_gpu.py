@@ -48,7 +48,8 @@ def _frame(kind):
 
 @pytest.mark.parametrize('order', ['rgb', 'bgr'])
 @pytest.mark.parametrize('policy', ['stretch', 'center_crop'])
-@pytest.mark.parametrize('kind', ['640x480', '1280x720', '480x640', 'photo'])
+@pytest.mark.parametrize('kind', ['640x480', '1280x720', '480x640', '224x224', '256x256',
+                                  'photo'])
 @pytest.mark.parametrize('norm', ['imagenet', 'caffe'])
 def test_gpu_preprocessing_matches_cpu(kind, policy, order, norm):
     frame = _frame(kind)

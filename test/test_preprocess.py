@@ -168,17 +168,20 @@ def resize_then_crop(rgb, size):
 def test_crop_first_takes_the_part_of_resize_then_crop(shape):
     """Crop-first takes the part of the image that resize-then-crop takes.
 
-    On a ramp along each axis, every output pixel samples the source within 1.25 source pixels
-    of where resize-then-crop samples it (that one rounds the crop's offset in the resized
-    image down, up to one source pixel off centre).
+    On a float32 image whose value is the source row (column) index, the resized value is
+    the source coordinate each output pixel samples: every one lies within one pixel of the
+    resized image (shorter side 256) of where resize-then-crop samples it; that one rounds the
+    crop's offset in the resized image down and its longer side to whole pixels.
     """
     height, width = shape
     for axis, n_src in enumerate(shape):
-        image = ramp(height, width, axis)
-        got = resize_rgb(image, 224, 'center_crop')[..., 0].astype(float)
-        ref = resize_then_crop(image, 224)[..., 0].astype(float)
-        shift = numpy.abs(got - ref) * (n_src - 1) / 255.0  # in source pixels
-        assert shift.max() <= 1.25 + (n_src - 1) / 255.0, (axis, shift.max())
+        index = numpy.arange(n_src, dtype=numpy.float32)
+        line = index[:, None] if axis == 0 else index[None, :]
+        image = numpy.repeat(numpy.broadcast_to(line, shape)[..., None], 3, axis=2).copy()
+        got = resize_rgb(image, 224, 'center_crop')[..., 0]
+        ref = resize_then_crop(image, 224)[..., 0]
+        shift = numpy.abs(got - ref)  # in source pixels
+        assert shift.max() <= min(shape) / 256.0, (axis, shift.max())
 
 
 # -- top-k ----------------------------------------------------------------------------------------

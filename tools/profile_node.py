@@ -60,7 +60,7 @@ def main():
         cpu.sort()
         print('%dx%d _process CPU median %.3f ms, mean %.3f ms (n=%d, thread CPU clock)' % (
             width, height, cpu[len(cpu) // 2], sum(cpu) / frames, frames))
-        steps(node, served, msg, frames)
+        steps(node, served, msg, frames, extra)
         profile = cProfile.Profile(thread_cpu)
         profile.enable()
         for _ in range(frames):
@@ -75,8 +75,8 @@ def main():
         rclpy.try_shutdown()
 
 
-def steps(node, served, msg, frames):
-    """Print the median thread CPU of each step of a frame, warm and cold."""
+def steps(node, served, msg, frames, extra):
+    """Print the median thread CPU of each step of a frame, warm and cold (trees after #16)."""
     from trt_classifier.imgconv import image_msg_to_rgb
     from trt_classifier.preprocess import resize_rgb, top_k
     backend, settings = served._serving
@@ -84,7 +84,6 @@ def steps(node, served, msg, frames):
     rgb = image_msg_to_rgb(msg)
     batch = pre(rgb)
     logits = backend.infer(batch)
-    extra = (0.0,) if len(inspect.signature(node._process).parameters) > 2 else ()
     work = [
         ('conversion (image_msg_to_rgb)', lambda: image_msg_to_rgb(msg)),
         ('preprocessing (Preprocessor: resize, crop, normalisation)', lambda: pre(rgb)),

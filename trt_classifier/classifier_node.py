@@ -32,8 +32,9 @@ from trt_classifier.slot import LatestSlot
 
 LATENCY_TOPICS = ('inference_ms', 'preprocess_ms', 'total_ms', 'age_ms', 'decode_ms')
 # label, score and latency/* are published while a subscriber is matched; the node re-reads the
-# publishers' match counts at most this often (seven counts cost 0.02 ms warm, 0.08 ms in a
-# running node, per frame), so a new subscriber misses at most this much after DDS matched it
+# publishers' match counts at most this often (seven calls, 3 us each in a loop and several
+# times that in a running node, per frame), so a new subscriber misses at most this much after
+# DDS matched it
 MATCHED_RECHECK_S = 0.1
 
 
@@ -86,11 +87,11 @@ class ClassifierNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
         lean = rosutil.lean_publisher_kwargs()  # no event handlers polled on every spin
-        # the optional topics, published while listened to: name -> (publisher, message type)
-        self.optional = {'label': (self.create_publisher(String, 'label', 10, **lean), String)}
-        for name in ('score',) + LATENCY_TOPICS:
-            topic = name if name == 'score' else 'latency/' + name
-            self.optional[name] = (self.create_publisher(Float64, topic, 10, **lean), Float64)
+        # the optional topics, published while listened to: name -> publisher
+        self.optional = {'label': self.create_publisher(String, 'label', 10, **lean),
+                         'score': self.create_publisher(Float64, 'score', 10, **lean)}
+        for name in LATENCY_TOPICS:
+            self.optional[name] = self.create_publisher(Float64, 'latency/' + name, 10, **lean)
         self.listened, self.listened_at = (), None  # see MATCHED_RECHECK_S
         self.pub_result = self.create_publisher(String, 'result', 10, **lean)
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10, **lean)
@@ -282,13 +283,14 @@ class ClassifierNode(Node):
         total_ms = (time.perf_counter() - received) * 1000.0
         listened = self._listened()
         if listened:  # a volatile publish without a matched reader reaches nobody anyway
-            values = {'label': result.label, 'score': result.score,
-                      'inference_ms': result.inference_ms, 'preprocess_ms': result.preprocess_ms,
-                      'total_ms': total_ms, 'age_ms': age_ms, 'decode_ms': decode_ms}
+            values = {'score': result.score, 'inference_ms': result.inference_ms,
+                      'preprocess_ms': result.preprocess_ms, 'total_ms': total_ms,
+                      'age_ms': age_ms, 'decode_ms': decode_ms}
             for name in listened:
-                if values[name] is not None:  # decode_ms: compressed frames only
-                    pub, kind = self.optional[name]
-                    pub.publish(kind(data=values[name]))
+                if name == 'label':
+                    self.optional[name].publish(String(data=result.label))
+                elif values[name] is not None:  # decode_ms: compressed frames only
+                    self.optional[name].publish(Float64(data=float(values[name])))
         record = result_record(msg, result, size, encoding, decode_ms, total_ms,
                                age_ms if stamp_ns else None, stamp_ns)
         record['counts'] = self._counts_with_this_frame()
@@ -303,7 +305,7 @@ class ClassifierNode(Node):
         """Names of the optional topics with a matched subscriber (MATCHED_RECHECK_S old)."""
         now = time.monotonic()
         if self.listened_at is None or now - self.listened_at >= MATCHED_RECHECK_S:
-            self.listened = tuple(name for name, (pub, _kind) in self.optional.items()
+            self.listened = tuple(name for name, pub in self.optional.items()
                                   if pub.get_subscription_count())
             self.listened_at = now
         return self.listened

@@ -45,9 +45,9 @@ def center_crop_box(height, width, size):
     central size x size) keeps the central square of ``shorter side * size / short`` source
     pixels (7/8 of it for 224); cropping that square first and resizing it to size x size
     takes the same part of the image for a fraction of the work (a 640x480 frame: 224x224
-    pixels computed instead of 341x256). The square is centred exactly; resize-then-crop
-    rounds the crop's offset in the resized image down, so their sample positions differ by
-    up to about one source pixel (tested).
+    pixels computed instead of 341x256). The square is centred to within half a pixel;
+    resize-then-crop rounds the crop's offset in the resized image down, so their sample
+    positions differ by up to one pixel of the resized image (tested).
     """
     short = int(round(size * CROP_RATIO))
     side = max(1, int(round(min(height, width) * size / float(short))))

@@ -28,7 +28,8 @@ class Backend(object):
     """Base class: subclasses implement ``_load``, ``_infer`` and optionally ``_close``.
 
     ``infer`` takes a float32 ``(N, 3, H, W)`` batch (NumPy, or CuPy for GPU backends) and returns
-    NumPy logits ``(N, classes)``. ``last_inference_ms`` is the model time of the last call,
+    NumPy logits ``(N, classes)``, which callers read and never modify (a backend may hand out
+    the same array again, read-only). ``last_inference_ms`` is the model time of the last call,
     measured after the device has finished (GPU backends synchronise before the clock stops).
     """
 
