@@ -80,6 +80,10 @@ def test_every_supported_encoding_gets_a_label(start_node, probe_factory):
         labels[encoding] = result['index']
     # the same picture in any colour encoding is the same input: same class
     assert len({labels[e] for e in ('rgb8', 'bgr8', 'rgba8', 'bgra8')}) == 1, labels
+    # what preprocessing does to the frames is said once per frame size
+    height, width = rgb.shape[:2]
+    assert node.output().count('frames %dx%d: center crop of ' % (width, height)) == 1, \
+        node.output()
     probe.spin(0.5)
     for topic in ('label', 'score', 'latency/inference_ms', 'latency/preprocess_ms',
                   'latency/total_ms', 'latency/age_ms'):

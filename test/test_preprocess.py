@@ -11,8 +11,8 @@ import pytest
 from trt_classifier import models
 from trt_classifier.errors import ClassifierError
 from trt_classifier.preprocess import (
-    center_crop_box, CROP_RATIO, default_labels_path, label_of, load_labels, Preprocessor,
-    resize_rgb, softmax, top_k)
+    center_crop_box, CROP_RATIO, default_labels_path, describe_resize, label_of, load_labels,
+    Preprocessor, resize_rgb, softmax, top_k)
 
 COLOUR = (10, 128, 250)  # R, G, B
 
@@ -116,6 +116,16 @@ def test_center_crop_geometry(height, width):
     ((1080, 1920), (67, 487, 945)), ((5, 37), (0, 16, 4)), ((1, 1), (0, 0, 1))])
 def test_center_crop_box(shape, box):
     assert center_crop_box(shape[0], shape[1], 224) == box
+
+
+def test_describe_resize_says_what_happens_to_a_frame():
+    assert describe_resize(224, 224, 224, 'center_crop') == \
+        'the model input size: taken as they are, no resize or crop'
+    assert describe_resize(480, 640, 224, 'center_crop') == \
+        'center crop of 420x420 at x=110, y=30, resized to 224x224'
+    assert describe_resize(256, 256, 224, 'center_crop') == \
+        'center crop of 224x224 at x=16, y=16, no resize'
+    assert describe_resize(480, 640, 224, 'stretch') == 'stretched to 224x224'
 
 
 def test_center_crop_keeps_the_whole_shorter_side_nearly():

@@ -26,6 +26,7 @@ from trt_classifier import qos_policy, resources, rosutil, schema
 from trt_classifier.errors import ClassifierError
 from trt_classifier.imgconv import compressed_msg_to_rgb, image_msg_to_rgb, ImageError
 from trt_classifier.models import user as user_models
+from trt_classifier.preprocess import describe_resize
 from trt_classifier.schema import as_list, START_ONLY
 from trt_classifier.serving import Classifier, DEGRADED, ERROR, LOADING
 from trt_classifier.slot import LatestSlot
@@ -100,6 +101,7 @@ class ClassifierNode(Node):
         self.slot = LatestSlot()
         self.counts = {'received': 0, 'done': 0, 'rejected': 0, 'failed': 0}
         self.last_frame_time = None
+        self.frame_geometry = None  # (height, width, input size, policy) last logged
         self.silence_reported = False
         self.silence_text = ''
         self.closing = False
@@ -273,6 +275,7 @@ class ClassifierNode(Node):
             self.counts['rejected'] += 1
             self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
             return
+        self._log_geometry(rgb.shape[:2])
         result = self.core.classify(rgb, start)
         if result is None:  # released meanwhile (only while stopping)
             self.counts['failed'] += 1
@@ -300,6 +303,15 @@ class ClassifierNode(Node):
         record['node_cpu_ms'] = (resources.thread_cpu_s() - cpu_start + callback_cpu) * 1000.0
         self.pub_result.publish(String(data=json.dumps(record)))
         self.counts['done'] += 1
+
+    def _log_geometry(self, shape):
+        """Say once per frame size (and input size, policy) what preprocessing does to it."""
+        settings = self.core.settings
+        geometry = (int(shape[0]), int(shape[1]), settings.input_size, settings.resize)
+        if geometry != self.frame_geometry:
+            self.frame_geometry = geometry
+            self.get_logger().info('frames %dx%d: %s' % (
+                geometry[1], geometry[0], describe_resize(*geometry)))
 
     def _listened(self):
         """Names of the optional topics with a matched subscriber (MATCHED_RECHECK_S old)."""

@@ -38,6 +38,18 @@ def resize_rgb(rgb, size, policy):
     return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
+def describe_resize(height, width, size, policy):
+    """One line on what :func:`resize_rgb` does to a height x width frame (for the log)."""
+    if (height, width) == (size, size):
+        return 'the model input size: taken as they are, no resize or crop'
+    if policy == 'center_crop':
+        top, left, side = center_crop_box(height, width, size)
+        return 'center crop of %dx%d at x=%d, y=%d, %s' % (
+            side, side, left, top, 'no resize' if side == size else 'resized to %dx%d' % (
+                size, size))
+    return 'stretched to %dx%d' % (size, size)
+
+
 def center_crop_box(height, width, size):
     """Return the source square center_crop keeps: ``(top, left, side)``.
 

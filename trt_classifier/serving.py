@@ -124,6 +124,7 @@ class Config(object):
                 spec.resize if values['resize'] == 'model' else values['resize'],
                 mean, std, spec.channel_order if values['channel_order'] == 'model'
                 else values['channel_order'])
+        self.resize = args[1]  # the policy in use
         self.preprocessor = Preprocessor(*args)
         self.preprocess_on = 'cpu'
         kind, device_id = parse_device(values['device'])
