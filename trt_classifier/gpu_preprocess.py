@@ -3,7 +3,7 @@
 """RGB frame -> normalised float32 NCHW batch on the GPU (CuPy), like ``preprocess.Preprocessor``.
 
 The uint8 (H, W, 3) frame is uploaded once (``center_crop``: the square it keeps, see
-``preprocess.center_crop_box``, is cut out on the device); one CUDA kernel then does everything
+``preprocess.source_window``, is cut out on the device); one CUDA kernel then does everything
 else for each output pixel: bilinear resampling with OpenCV's ``INTER_LINEAR`` geometry
 (half-pixel centres, ``src = (dst + 0.5) * scale - 0.5``, clamped at the borders), the channel
 order, ``(x / 255 - mean) / std`` and the HWC -> CHW transpose. A frame of the input size is
@@ -17,7 +17,7 @@ this path keeps the interpolated values in float32. The two agree to about one g
 import numpy
 
 from trt_classifier.errors import ClassifierError
-from trt_classifier.preprocess import center_crop_box, normalisation
+from trt_classifier.preprocess import normalisation, source_window
 
 KERNEL_NAME = 'trt_classifier_preprocess'
 KERNEL_SOURCE = r"""
@@ -165,10 +165,10 @@ class GpuPreprocessor(object):
         frame = self.upload(rgb)
         height, width = int(frame.shape[0]), int(frame.shape[1])
         size = self.size
-        if self.resize == 'center_crop' and (height, width) != (size, size):
-            top, left, side = center_crop_box(height, width, size)
-            frame = cupy.ascontiguousarray(frame[top:top + side, left:left + side])
-            height = width = side
+        top, left, rows, cols = source_window(height, width, size, self.resize)
+        if (rows, cols) != (height, width):  # center_crop's square, cut out on the device
+            frame = cupy.ascontiguousarray(frame[top:top + rows, left:left + cols])
+            height, width = rows, cols
         # OpenCV: scale = 1 / (dst / src), in double.
         scale_y = 1.0 / (float(size) / height)
         scale_x = 1.0 / (float(size) / width)

@@ -16,25 +16,35 @@ MAX_LABELS_BYTES = 1 << 20  # ImageNet's 1,000 names take 10 KB
 CROP_RATIO = 256.0 / 224.0
 
 
-def resize_rgb(rgb, size, policy):
-    """Resize an (H, W, 3) uint8 image to (size, size, 3) by ``policy``.
+def source_window(height, width, size, policy):
+    """Return the part of a frame that becomes the size x size input: ``(top, left, rows, cols)``.
 
     A frame that already has the input size is the model's view as it is, whatever the policy
-    (sized upstream: the camera, image_proc): no resize, no crop. Otherwise 'stretch' resizes
-    the whole frame; 'center_crop' resizes only the square :func:`center_crop_box` keeps.
-    INTER_LINEAR everywhere: the GPU path (gpu_preprocess.py) computes the same geometry.
+    (sized upstream: the camera's ISP): all of it, no resize. Otherwise 'stretch' takes the
+    whole frame and 'center_crop' the square :func:`center_crop_box` keeps. The one rule of
+    the CPU (:func:`resize_rgb`) and GPU (gpu_preprocess.py) paths.
     """
-    height, width = rgb.shape[:2]
     if policy not in RESIZE_POLICIES:
         raise ClassifierError('resize must be one of %s, not %r' % (
             ', '.join(RESIZE_POLICIES), policy))
-    if (height, width) == (size, size):
+    if policy == 'stretch' or (height, width) == (size, size):
+        return 0, 0, height, width
+    top, left, side = center_crop_box(height, width, size)
+    return top, left, side, side
+
+
+def resize_rgb(rgb, size, policy):
+    """Resize an (H, W, 3) uint8 image to (size, size, 3) by ``policy``.
+
+    Its :func:`source_window`, resized with INTER_LINEAR where that is not the input size
+    already (then the frame itself or a view of it).
+    """
+    height, width = rgb.shape[:2]
+    top, left, rows, cols = source_window(height, width, size, policy)
+    if (rows, cols) != (height, width):
+        rgb = rgb[top:top + rows, left:left + cols]
+    if (rows, cols) == (size, size):
         return rgb
-    if policy == 'center_crop':
-        top, left, side = center_crop_box(height, width, size)
-        rgb = rgb[top:top + side, left:left + side]
-        if side == size:
-            return rgb
     return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -42,12 +52,12 @@ def describe_resize(height, width, size, policy):
     """One line on what :func:`resize_rgb` does to a height x width frame (for the log)."""
     if (height, width) == (size, size):
         return 'the model input size: taken as they are, no resize or crop'
-    if policy == 'center_crop':
-        top, left, side = center_crop_box(height, width, size)
-        return 'center crop of %dx%d at x=%d, y=%d, %s' % (
-            side, side, left, top, 'no resize' if side == size else 'resized to %dx%d' % (
-                size, size))
-    return 'stretched to %dx%d' % (size, size)
+    top, left, rows, cols = source_window(height, width, size, policy)
+    if policy == 'stretch':
+        return 'stretched to %dx%d' % (size, size)
+    return 'center crop of %dx%d at x=%d, y=%d, %s' % (
+        cols, rows, left, top, 'no resize' if rows == size else 'resized to %dx%d' % (
+            size, size))
 
 
 def center_crop_box(height, width, size):
