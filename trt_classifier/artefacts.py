@@ -17,9 +17,10 @@ them (its engine step lives with it, the one module that imports TensorRT); the 
 ``export`` and ``build-engine``, the bench and tools go through the same functions. A user's
 ONNX file enters as the OnnxFile it is, identified by its own digest (models/user.py).
 
-Every cached step goes through :func:`cached_file`: a file in the private cache that matches
-its digest sidecar (cache.verify: also its owner and mode) is used as it is; anything else is
-made again, with a log line saying why, and written atomically with its digest.
+Every cached step (the EfficientNet-Lite0 weight conversion too) goes through
+:func:`cache.cached_file`: a file in the private cache that matches its digest sidecar
+(cache.verify: also its owner and mode) is used as it is; anything else is made again, with a
+log line saying why, and written atomically with its digest.
 """
 
 import gc
@@ -28,6 +29,7 @@ import os
 import time
 
 from trt_classifier import cache, export, fp16_onnx, models, resources
+from trt_classifier.cache import cached_file
 from trt_classifier.errors import ClassifierError
 
 
@@ -181,17 +183,3 @@ def onnx_fp16(onnx, log=None, out_dir=None):
     return OnnxFile(path, cached_file(
         path, 'converting %s to fp16 (%s)' % (os.path.basename(onnx.path), fp16_onnx.CONVERTER),
         make, log))
-
-
-def cached_file(path, what, make, log):
-    """Return the SHA-256 of the verified file at ``path``, calling ``make(path)`` on a miss.
-
-    ``make`` writes the file with its digest sidecar (cache.write_with_digest or
-    write_chunks_with_digest) and returns the digest; ``what`` starts the log line that says
-    why it runs (``exporting vgg16 to ONNX (opset 11): not cached yet``).
-    """
-    sha, reason = cache.verify(path)
-    if sha:
-        return sha
-    log.info('%s: %s' % (what, reason))
-    return make(path)

@@ -244,3 +244,17 @@ def _expected_digest(path):
             return f.read().decode('ascii').strip()
     except (OSError, UnicodeDecodeError):
         return None
+
+
+def cached_file(path, what, make, log):
+    """Return the SHA-256 of the verified file at ``path``, calling ``make(path)`` on a miss.
+
+    ``make`` writes the file with its digest sidecar (write_with_digest or
+    write_chunks_with_digest) and returns the digest; ``what`` starts the log line that says
+    why it runs (``exporting vgg16 to ONNX (opset 11): not cached yet``).
+    """
+    sha, reason = verify(path)
+    if sha:
+        return sha
+    log.info('%s: %s' % (what, reason))
+    return make(path)

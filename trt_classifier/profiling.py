@@ -28,6 +28,7 @@ import time
 
 from trt_classifier import env_info
 from trt_classifier.backends import backend_class, backend_names, create_backend
+from trt_classifier.backends.base import Backend
 from trt_classifier.errors import ClassifierError
 from trt_classifier.layer_kinds import KIND_LABELS, KINDS
 
@@ -36,13 +37,15 @@ RESULT_FORMAT = 1
 
 def profiled_backends():
     """Names of the backends that offer a per-layer profiler."""
-    return [name for name in backend_names() if backend_class(name).profiled]
+    return [name for name in backend_names()
+            if backend_class(name).record_layers is not Backend.record_layers]
 
 
 def _check_backend(backend):
-    if backend not in profiled_backends():
+    names = profiled_backends()
+    if backend not in names:
         raise ClassifierError('cannot profile backend %r; profiled backends: %s' % (
-            backend, ', '.join(profiled_backends())))
+            backend, ', '.join(names)))
 
 
 def summarise(layers, wall_ms):
@@ -126,7 +129,6 @@ def profile(model, backend, device='cpu', runs=10, weights='random', cache_dir=N
     ``layer_ms_sum``, ``idle_ms``, ``idle_share``; ``notes``.
     """
     log = log or logging.getLogger(__name__)
-    _check_backend(backend)
     log.info('profiling %s on %s (%s), %d runs' % (model, backend, device, _check_runs(runs)))
     start = time.perf_counter()
     result = from_raw(record(model, backend, device, runs, weights, cache_dir, log))

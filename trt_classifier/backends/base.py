@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The backend protocol: load, ``infer(batch)``, close; each backend times its own inference.
 
-A backend with a per-layer profiler (``profiled``) also records its layers and normalises its
-own records (trt_classifier.profiling sums them up, compares and renders them).
+A backend with a per-layer profiler (it overrides ``record_layers`` and ``layers_from_record``)
+also records its layers and normalises its own records (trt_classifier.profiling sums them up,
+compares and renders them).
 """
 
 import logging
@@ -35,7 +36,6 @@ class Backend(object):
 
     name = 'base'
     precisions = ('fp32',)  # what this backend runs; None: it validates precision itself
-    profiled = False  # True where record_layers and layers_from_record are implemented
 
     def __init__(self, model, weights='random', device='cpu', cache_dir=None, precision='fp32',
                  log=None, options=None):
@@ -95,6 +95,14 @@ class Backend(object):
         forwards' :attr:`last_inference_ms`), and whatever :meth:`layers_from_record` reads.
         """
         raise ClassifierError('backend %s has no per-layer profiler' % self.name)
+
+    def unprofiled_ms(self, batch, runs):
+        """Run ``runs`` plain inferences of ``batch``; return their :attr:`last_inference_ms`."""
+        times = []
+        for _ in range(runs):
+            self.infer(batch)
+            times.append(self.last_inference_ms)
+        return times
 
     @staticmethod
     def layers_from_record(raw):

@@ -26,7 +26,6 @@ class ChainerBackend(Backend):
     """
 
     name = 'chainer'
-    profiled = True
 
     def _load(self):
         self.chainer = import_chainer()
@@ -84,10 +83,7 @@ class ChainerBackend(Backend):
             with hook:
                 self.infer(x)
             records.append({'wall_ms': self.last_inference_ms, 'calls': hook.collect()})
-        unprofiled = []
-        for _ in range(runs):
-            self.infer(x)
-            unprofiled.append(self.last_inference_ms)
+        unprofiled = self.unprofiled_ms(x, runs)
         return {'timing': 'cuda events per function' if cupy is not None else
                           'time.perf_counter per function',
                 'runs': records, 'unprofiled_ms': unprofiled}

@@ -38,7 +38,6 @@ class OnnxRuntimeBackend(Backend):
     """Options: ``threads`` (intra-op threads, 0 = ONNX Runtime's default), ``ort_tensorrt``."""
 
     name = 'onnxruntime'
-    profiled = True
 
     def _load(self):
         import onnxruntime
@@ -77,7 +76,7 @@ class OnnxRuntimeBackend(Backend):
         out = self.session.run([self.output_name], {self.input_name: batch})[0]
         return out.reshape(out.shape[0], -1)  # (1, N, 1, 1) -> (1, N)
 
-    def record_layers(self, batch, runs, graphs=True):
+    def record_layers(self, batch, runs):
         """1 warm-up and ``runs`` runs under ONNX Runtime's profiler, then ``runs`` plain ones.
 
         Returns ``{'events': the profiler's trace, 'original', 'optimized' (graph summaries or
@@ -99,14 +98,9 @@ class OnnxRuntimeBackend(Backend):
                 events = json.load(f)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        unprofiled = []
-        for _ in range(runs):
-            self.infer(batch)
-            unprofiled.append(self.last_inference_ms)
-        original = optimized = None
-        if graphs:
-            original = onnxruntime_layers.onnx_graph_summary(onnx.load(self.onnx.path))
-            optimized = self._optimized_graph()
+        unprofiled = self.unprofiled_ms(batch, runs)
+        original = onnxruntime_layers.onnx_graph_summary(onnx.load(self.onnx.path))
+        optimized = self._optimized_graph()
         return {'providers': self.session.get_providers(),
                 'timing': 'ONNX Runtime profiler (Node kernel_time events)', 'events': events,
                 'original': original, 'optimized': optimized, 'unprofiled_ms': unprofiled}

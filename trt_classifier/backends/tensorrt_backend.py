@@ -359,7 +359,6 @@ class TensorRTBackend(Backend):
     """
 
     name = 'tensorrt'
-    profiled = True
     precisions = None  # fp32/fp16, validated by trt_utils.normalise_precision
     engine_path = None
     _trt = _ctx = _runtime = _engine = _context = _buffers = None
@@ -463,10 +462,7 @@ class TensorRTBackend(Backend):
         """
         self.load()
         self.infer(batch)  # warm-up
-        unprofiled = []
-        for _ in range(runs):
-            self.infer(batch)
-            unprofiled.append(self.last_inference_ms)
+        unprofiled = self.unprofiled_ms(batch, runs)
         return {'tensorrt': self._trt.__version__, 'precision': self.precision,
                 'timing': 'TensorRT IProfiler over execute_v2', 'profile': self.layer_times(runs),
                 'unprofiled_ms': unprofiled}

@@ -34,7 +34,7 @@ import os
 
 import numpy
 
-from trt_classifier.cache import file_sha256, usable_cache_dir, verify, write_with_digest
+from trt_classifier.cache import cached_file, file_sha256, usable_cache_dir, write_with_digest
 from trt_classifier.compat import import_chainer
 from trt_classifier.errors import ClassifierError
 from trt_classifier.models import torch_legacy
@@ -251,12 +251,13 @@ def pretrained_weights(cache_dir=None, check_only=False):
     digest = file_sha256(pth)[:12]
     npz = os.path.join(usable_cache_dir(cache_dir), 'weights',
                        'efficientnet_lite0-%s.npz' % digest)
-    sha, reason = verify(npz)
-    if sha:
-        return npz, sha
-    _log.info('converting EfficientNet-Lite0 weights %s -> %s (%s)' % (pth, npz, reason))
-    model = EfficientNetLite0()
-    load_torch_state_dict(model, torch_legacy.load_state_dict(pth), pth)
-    buf = io.BytesIO()
-    chainer.serializers.save_npz(buf, model)
-    return npz, write_with_digest(npz, buf.getvalue())
+
+    def make(path):
+        model = EfficientNetLite0()
+        load_torch_state_dict(model, torch_legacy.load_state_dict(pth), pth)
+        buf = io.BytesIO()
+        chainer.serializers.save_npz(buf, model)
+        return write_with_digest(path, buf.getvalue())
+
+    return npz, cached_file(npz, 'converting EfficientNet-Lite0 weights %s -> %s' % (pth, npz),
+                            make, _log)
